@@ -1,0 +1,259 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseEndpoint } from './endpoint.ts';
+import { generateKeys, loadKey } from './keys.ts';
+import { createLogger } from './log.ts';
+import { startReceiver } from './receiver.ts';
+import { runRsh } from './rsh.ts';
+import { send } from './sender.ts';
+import { cipherPreference, cryptoPath } from './ssh-transport.ts';
+import { volumeKind } from './volume.ts';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function endpoint(value: string) {
+  try {
+    return parseEndpoint(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('scribe-mover')
+    .description("Scribe's data mover: rsync delta copy over SSH between a volume and its replica")
+    .showHelpAfterError('(run "scribe-mover help <command>" for usage)')
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error:/, 'error:')) });
+
+  program
+    .command('keygen')
+    .description('create a per-replication key pair for the sender and one for the receiver')
+    .requiredOption('--out <dir>', 'directory for client_ed25519[.pub] and host_ed25519[.pub]')
+    .option('--comment <text>', 'comment stored in the keys', 'scribe')
+    .action(async (opts: { out: string; comment: string }) => {
+      const fingerprints = await generateKeys(opts.out, opts.comment);
+      process.stdout.write(`${JSON.stringify({ dir: opts.out, fingerprints })}\n`);
+    });
+
+  program
+    .command('receive')
+    .description(
+      'the destination: an SSH endpoint that only accepts Scribe transfers into the volume',
+    )
+    .requiredOption(
+      '--volume <path>',
+      'directory (Filesystem volume) or block device/image (Block volume)',
+    )
+    .requiredOption(
+      '--listen <host:port>',
+      'address to listen on, e.g. 0.0.0.0:2222 or [::]:2222',
+      endpoint,
+    )
+    .requiredOption('--host-key <file>', "this endpoint's private host key (OpenSSH format)")
+    .requiredOption('--authorized-key <file>', "the sender's public key; no other key is accepted")
+    .option('--once', 'exit 0 after one complete sync (non-zero if none completes)')
+    .option('--state-dir <dir>', 'where the completion marker goes (default: VOLUME/.scribe)')
+    .option(
+      '--timeout <seconds>',
+      'with --once: give up if no sync completes in time',
+      integer(1, 604800),
+    )
+    .option(
+      '--io-timeout <seconds>',
+      'abort a transfer whose link stalls this long',
+      integer(5, 3600),
+      120,
+    )
+    .action(
+      async (opts: {
+        volume: string;
+        listen: ReturnType<typeof parseEndpoint>;
+        hostKey: string;
+        authorizedKey: string;
+        once?: boolean;
+        stateDir?: string;
+        timeout?: number;
+        ioTimeout: number;
+      }) => {
+        const log = createLogger('receiver');
+        const kind = await volumeKind(opts.volume);
+        await loadKey(opts.hostKey, 'host key');
+        const receiver = await startReceiver({
+          volume: opts.volume,
+          kind,
+          listen: opts.listen,
+          hostKey: await readFile(opts.hostKey),
+          authorizedKey: await loadKey(opts.authorizedKey, 'authorized key'),
+          once: Boolean(opts.once),
+          stateDir: opts.stateDir,
+          ioTimeoutSeconds: opts.ioTimeout,
+          log,
+        });
+        log.info(
+          { host: opts.listen.host, port: receiver.port, kind, once: Boolean(opts.once) },
+          'listening',
+        );
+        const stop = (signal: string) => {
+          log.info({ signal }, opts.once ? 'stopped before a sync completed' : 'stopping');
+          receiver.close(opts.once ? 1 : 0);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+        if (opts.once && opts.timeout) {
+          setTimeout(() => {
+            log.error({ timeoutSeconds: opts.timeout }, 'no sync completed in time');
+            receiver.close(1);
+          }, opts.timeout * 1000).unref();
+        }
+        process.exitCode = await receiver.done;
+        process.exit();
+      },
+    );
+
+  program
+    .command('send')
+    .description('the source: send the volume to a receiver, only what changed')
+    .requiredOption(
+      '--volume <path>',
+      'directory (Filesystem volume) or block device/image (Block volume)',
+    )
+    .requiredOption(
+      '--to <host:port>',
+      "the receiver's address, e.g. 10.0.0.5:2222 or [fd00::5]:2222",
+      endpoint,
+    )
+    .requiredOption('--key <file>', "this replication's private client key")
+    .requiredOption('--known-host-key <file>', "the receiver's pinned public host key")
+    .option('--json', 'print one JSON summary on stdout')
+    .option('--progress', 'print progress as JSON lines on stdout')
+    .option('--checksum', 'compare file contents, not just size and modification time')
+    .addOption(
+      new Option('--compress <when>', 'compression of file data on the wire')
+        .choices(['auto', 'always', 'never'])
+        .default('auto'),
+    )
+    .option(
+      '--block-size <bytes>',
+      "delta block size (default: rsync's, 64 KiB for block volumes)",
+      integer(512, 131072),
+    )
+    .option('--retries <n>', 'attempts after the first when the link fails', integer(0, 100), 5)
+    .option(
+      '--io-timeout <seconds>',
+      'abort an attempt whose link stalls this long',
+      integer(5, 3600),
+      60,
+    )
+    .action(
+      async (opts: {
+        volume: string;
+        to: ReturnType<typeof parseEndpoint>;
+        key: string;
+        knownHostKey: string;
+        json?: boolean;
+        progress?: boolean;
+        checksum?: boolean;
+        compress: 'auto' | 'always' | 'never';
+        blockSize?: number;
+        retries: number;
+        ioTimeout: number;
+      }) => {
+        const log = createLogger('sender');
+        let last = 0;
+        const summary = await send({
+          volume: opts.volume,
+          to: opts.to,
+          keyPath: opts.key,
+          knownHostKeyPath: opts.knownHostKey,
+          checksum: Boolean(opts.checksum),
+          compression: opts.compress,
+          blockSize: opts.blockSize,
+          retries: opts.retries,
+          backoffBaseMs: Number(process.env.SCRIBE_BACKOFF_BASE_MS ?? 1000),
+          backoffCapMs: 30_000,
+          ioTimeoutSeconds: opts.ioTimeout,
+          log,
+          keepaliveMs: Number(process.env.SCRIBE_KEEPALIVE_MS ?? 5000),
+          onProgress: opts.progress
+            ? (p) => {
+                const now = Date.now();
+                if (now - last < 250 && p.percent < 100) return;
+                last = now;
+                process.stdout.write(`${JSON.stringify({ type: 'progress', ...p })}\n`);
+              }
+            : undefined,
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        else if (summary.result === 'failed') process.stderr.write(`error: ${summary.error}\n`);
+        else
+          process.stdout.write(
+            `synced ${opts.volume} to ${opts.to.host}: ${summary.files} files, ${summary.dataBytes} data bytes, ` +
+              `${summary.wireBytes} bytes on the wire in ${summary.durationSeconds.toFixed(1)}s\n`,
+          );
+        process.exitCode = summary.result === 'succeeded' ? 0 : 1;
+      },
+    );
+
+  program
+    .command('rsh', { hidden: true })
+    .description("rsync's remote shell; started by send")
+    .requiredOption('--to <host:port>', 'receiver', endpoint)
+    .requiredOption('--key <file>', 'client key')
+    .requiredOption('--known-host-key <file>', 'pinned host key')
+    .requiredOption('--sync-id <id>', 'sync id')
+    .option('--keepalive-ms <ms>', 'keepalive interval', integer(100, 600000), 5000)
+    .option('--report <file>', 'where to write the report')
+    .argument('<command...>', 'host and command from rsync')
+    .action(
+      async (
+        command: string[],
+        opts: {
+          to: ReturnType<typeof parseEndpoint>;
+          key: string;
+          knownHostKey: string;
+          syncId: string;
+          keepaliveMs: number;
+          report?: string;
+        },
+      ) => {
+        const code = await runRsh({
+          to: opts.to,
+          keyPath: opts.key,
+          knownHostKeyPath: opts.knownHostKey,
+          syncId: opts.syncId,
+          keepaliveMs: opts.keepaliveMs,
+          reportPath: opts.report,
+          command,
+        });
+        process.stdout.end(() => process.exit(code));
+      },
+    );
+
+  program
+    .command('crypto-info')
+    .description('which SSH crypto path this Node.js uses')
+    .action(() => {
+      process.stdout.write(
+        `${JSON.stringify({ node: process.version, ...cryptoPath(), ciphers: cipherPreference })}\n`,
+      );
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import ssh2, { type ParsedKey } from 'ssh2';
+
+const { utils } = ssh2; // ssh2 is CommonJS: no named value exports
+
+export const keyFiles = {
+  client: 'client_ed25519',
+  clientPub: 'client_ed25519.pub',
+  host: 'host_ed25519',
+  hostPub: 'host_ed25519.pub',
+} as const;
+
+/** OpenSSH's fingerprint form, SHA256:<unpadded base64 of the key blob>. */
+export function fingerprint(key: ParsedKey): string {
+  const digest = createHash('sha256').update(key.getPublicSSH()).digest('base64');
+  return `SHA256:${digest.replace(/=+$/, '')}`;
+}
+
+export async function loadKey(path: string, what: string): Promise<ParsedKey> {
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (err) {
+    throw new Error(
+      `cannot read ${what} "${path}": ${(err as NodeJS.ErrnoException).code ?? err}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const parsed = utils.parseKey(text);
+  if (parsed instanceof Error) {
+    throw new Error(`${what} "${path}" is not an OpenSSH key: ${parsed.message}`);
+  }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key) throw new Error(`${what} "${path}" holds no key`);
+  return key;
+}
+
+/** Per-replication key pairs: one for the sender (client), one for the receiver (host). */
+export async function generateKeys(
+  dir: string,
+  comment = 'scribe',
+): Promise<Record<string, string>> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const out: Record<string, string> = {};
+  for (const [role, priv, pub] of [
+    ['client', keyFiles.client, keyFiles.clientPub],
+    ['host', keyFiles.host, keyFiles.hostPub],
+  ] as const) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment: `${comment}-${role}` });
+    const privPath = join(dir, priv);
+    await writeFile(privPath, pair.private, { mode: 0o600 });
+    await chmod(privPath, 0o600); // an existing file keeps its mode on write
+    await writeFile(join(dir, pub), `${pair.public.trim()}\n`, { mode: 0o644 });
+    const parsed = utils.parseKey(pair.public);
+    if (parsed instanceof Error || Array.isArray(parsed))
+      throw new Error('generated key does not parse');
+    out[role] = fingerprint(parsed);
+  }
+  return out;
+}

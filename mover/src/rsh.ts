@@ -1,0 +1,75 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Endpoint } from './endpoint.ts';
+import { loadKey } from './keys.ts';
+import { connect, exec } from './ssh-transport.ts';
+
+/** What the remote-shell bridge tells the sender after rsync is done with it. */
+export interface RshReport {
+  wireBytes: number;
+  error?: string;
+  retryable?: boolean;
+}
+
+export interface RshOptions {
+  to: Endpoint;
+  keyPath: string;
+  knownHostKeyPath: string;
+  syncId: string;
+  keepaliveMs: number;
+  reportPath?: string;
+  command: string[];
+}
+
+/**
+ * rsync's remote shell (-e): carries rsync's stdin and stdout over an SSH
+ * exec channel, as OpenSSH's client would, but with the pinned host key and
+ * this replication's key only. Returns the exit code for the process.
+ */
+export async function runRsh(o: RshOptions): Promise<number> {
+  const report: RshReport = { wireBytes: 0 };
+  const save = () =>
+    o.reportPath ? writeFile(o.reportPath, JSON.stringify(report)) : Promise.resolve();
+  // rsync passes "HOST rsync --server ..."; the host part is ours already.
+  const command = o.command.slice(1).join(' ');
+  let conn;
+  try {
+    conn = await connect({
+      to: o.to,
+      clientKey: await loadKey(o.keyPath, 'client key'),
+      clientKeyText: await readFile(o.keyPath),
+      pinnedHostKey: await loadKey(o.knownHostKeyPath, 'known host key'),
+      keepaliveMs: o.keepaliveMs,
+    });
+  } catch (err) {
+    const e = err as Error & { retryable?: boolean };
+    report.error = e.message;
+    report.retryable = e.retryable !== false;
+    await save();
+    process.stderr.write(`scribe-mover: ${e.message}\n`);
+    return 255;
+  }
+  const { client, socket } = conn;
+  let code = 255;
+  try {
+    const channel = await exec(client, command, { SCRIBE_SYNC_ID: o.syncId });
+    process.stdin.pipe(channel);
+    channel.pipe(process.stdout, { end: false });
+    channel.stderr.pipe(process.stderr, { end: false });
+    channel.on('exit', (c: number | null) => (code = c ?? 255));
+    await new Promise<void>((resolve) => {
+      channel.on('close', resolve);
+      client.on('close', resolve);
+      client.on('error', (err: Error) => {
+        process.stderr.write(`scribe-mover: connection lost: ${err.message}\n`);
+        resolve();
+      });
+    });
+  } finally {
+    process.stdin.unpipe();
+    process.stdin.destroy();
+    report.wireBytes = socket.bytesRead + socket.bytesWritten;
+    client.end();
+    await save();
+  }
+  return code;
+}

@@ -1,0 +1,107 @@
+// What the sender asks rsync to do, and what the receiver lets it do. Both
+// sides are pure so the allowlist is tested without a connection.
+
+/** The receiver's reserved directory at the volume root: completion marker, partial files. */
+export const stateDirName = '.scribe';
+
+export type Compression = 'auto' | 'always' | 'never';
+
+export interface SenderOptions {
+  source: string;
+  rsh: string;
+  checksum: boolean;
+  compression: Compression;
+  blockSize?: number;
+  ioTimeoutSeconds: number;
+  progress: boolean;
+}
+
+/**
+ * rsync -aAHSX --numeric-ids preserves content, sparseness, hard links,
+ * symlinks, permissions, owners, xattrs, ACLs, times, devices and FIFOs.
+ * `auto` compression is zstd at its fastest level: it gains on text and gives
+ * up at once on incompressible blocks, where zlib (the peer's -z) burns CPU.
+ */
+export function senderArgs(o: SenderOptions): string[] {
+  const args = ['-aAHSX', '--numeric-ids', '--delete', `--filter=- /${stateDirName}/`];
+  if (o.checksum) args.push('--checksum');
+  if (o.compression === 'auto')
+    args.push('--compress', '--compress-choice=zstd', '--compress-level=1');
+  if (o.compression === 'always')
+    args.push('--compress', '--compress-choice=zstd', '--compress-level=3');
+  if (o.blockSize) args.push(`--block-size=${o.blockSize}`);
+  args.push(`--timeout=${o.ioTimeoutSeconds}`, '--stats');
+  args.push(o.progress ? '--info=progress2,stats2' : '--info=stats2');
+  args.push('-e', o.rsh);
+  // A trailing slash syncs the directory's contents: no glob, so no
+  // "argument list too long" however many entries the root holds.
+  args.push(`${o.source.replace(/\/+$/, '')}/`, 'scribe:.');
+  return args;
+}
+
+// Short options the receiver accepts from a sender. Anything that could make
+// the receiver follow links out of the volume (-K, -L, -k), write elsewhere
+// (-R, -b) or read and send (--sender) is absent.
+const allowedShort = new Set('lHogDtpAXrcSzvxWIn'.split(''));
+const allowedLong: RegExp[] = [
+  /^--delete(-during|-delay|-after|-before)?$/,
+  /^--numeric-ids$/,
+  /^--stats$/,
+  /^--info=[A-Za-z0-9,]{1,64}$/,
+  /^--timeout=\d{1,5}$/,
+  /^-B\d{1,8}$/,
+  /^--block-size=\d{1,8}$/,
+  /^--compress-level=\d{1,2}$/,
+  /^--compress-choice=(zstd|lz4|zlibx|zlib|none)$/,
+  /^--checksum-choice=(xxh128|xxh3|xxh64|md5|md4|sha1)(,(xxh128|xxh3|xxh64|md5|md4|sha1))?$/,
+  /^--checksum-seed=\d{1,10}$/,
+];
+
+export interface ServerCommand {
+  argv: string[];
+}
+
+export interface ReceiverPolicy {
+  volume: string;
+  fakeSuper: boolean;
+  ioTimeoutSeconds: number;
+}
+
+/**
+ * Turns the command a sender asked to exec into the only rsync the receiver
+ * runs: the receiving server, in the volume, with the volume as destination
+ * whatever path was asked for. Throws with the reason on anything else.
+ */
+export function receiverCommand(command: string, policy: ReceiverPolicy): ServerCommand {
+  const words = command.trim().split(/\s+/);
+  if (words[0] !== 'rsync' || words[1] !== '--server') {
+    throw new Error('only the rsync receiving server may be run here');
+  }
+  const opts = words.slice(2, -2);
+  const [dot] = words.slice(-2);
+  if (dot !== '.' || words.length < 5) throw new Error('malformed rsync server command');
+  const kept: string[] = [];
+  let sawCluster = false;
+  for (const opt of opts) {
+    if (/^-[a-zA-Z]+(e[.a-zA-Z]*)?$/.test(opt) && !opt.startsWith('--')) {
+      const [flags = ''] = opt.slice(1).split('e', 1);
+      for (const f of flags) {
+        if (!allowedShort.has(f))
+          throw new Error(`rsync option -${f} is not allowed by this receiver`);
+      }
+      sawCluster = true;
+      kept.push(opt);
+    } else if (allowedLong.some((re) => re.test(opt))) {
+      if (!opt.startsWith('--timeout=')) kept.push(opt);
+    } else {
+      throw new Error(`rsync option ${opt} is not allowed by this receiver`);
+    }
+  }
+  if (!sawCluster) throw new Error('malformed rsync server command: no option cluster');
+  const argv = ['--server', ...kept, `--timeout=${policy.ioTimeoutSeconds}`];
+  argv.push(`--filter=- /${stateDirName}/***`);
+  argv.push(`--partial-dir=${policy.volume.replace(/\/+$/, '')}/${stateDirName}/partial`);
+  if (policy.fakeSuper) argv.push('--fake-super');
+  argv.push('.', '.');
+  return { argv };
+}

@@ -1,0 +1,247 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { backoffDelayMs } from './backoff.ts';
+import { sendBlocks } from './block.ts';
+import { formatEndpoint, type Endpoint } from './endpoint.ts';
+import { loadKey } from './keys.ts';
+import type { Logger } from './log.ts';
+import { senderArgs, type Compression } from './rsync-args.ts';
+import {
+  describeExit,
+  isRetryableExit,
+  parseProgress,
+  parseStats,
+  type Progress,
+} from './rsync-output.ts';
+import { refusedPrefix } from './receiver.ts';
+import type { RshReport } from './rsh.ts';
+import { connect, cryptoPath, exec, execCollect, type Connection } from './ssh-transport.ts';
+import { volumeKind, type VolumeKind } from './volume.ts';
+
+export interface SendOptions {
+  volume: string;
+  to: Endpoint;
+  keyPath: string;
+  knownHostKeyPath: string;
+  checksum: boolean;
+  compression: Compression;
+  blockSize?: number;
+  retries: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  ioTimeoutSeconds: number;
+  keepaliveMs: number;
+  onProgress?: (p: Progress) => void;
+  log: Logger;
+}
+
+export interface SendSummary {
+  result: 'succeeded' | 'failed';
+  mode: VolumeKind;
+  syncId: string;
+  files: number;
+  dataBytes: number;
+  wireBytes: number;
+  durationSeconds: number;
+  attempts: number;
+  crypto: { nativeBinding: boolean };
+  warnings: string[];
+  error?: string;
+}
+
+/** A failure that another attempt cannot cure (wrong key, refused option, full disk). */
+class PermanentError extends Error {}
+
+interface AttemptResult {
+  files: number;
+  dataBytes: number;
+  wireBytes: number;
+  warnings: string[];
+}
+
+const binPath = fileURLToPath(new URL('../bin/scribe-mover.ts', import.meta.url));
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+export async function send(o: SendOptions): Promise<SendSummary> {
+  const started = process.hrtime.bigint();
+  const syncId = randomUUID();
+  const mode = await volumeKind(o.volume);
+  const clientKeyText = await readFile(o.keyPath).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read the client key "${o.keyPath}": ${err.code ?? err.message}`);
+  });
+  const clientKey = await loadKey(o.keyPath, 'client key');
+  const pinnedHostKey = await loadKey(o.knownHostKeyPath, 'known host key');
+  const summary: SendSummary = {
+    result: 'failed',
+    mode,
+    syncId,
+    files: 0,
+    dataBytes: 0,
+    wireBytes: 0,
+    durationSeconds: 0,
+    attempts: 0,
+    crypto: cryptoPath(),
+    warnings: [],
+  };
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  o.log.info({ syncId, mode, to: formatEndpoint(o.to), crypto: summary.crypto }, 'sync started');
+
+  for (let attempt = 1; ; attempt++) {
+    summary.attempts = attempt;
+    let conn: Connection | undefined;
+    try {
+      conn = await connect({
+        to: o.to,
+        clientKey,
+        clientKeyText,
+        pinnedHostKey,
+        keepaliveMs: o.keepaliveMs,
+      });
+      const r =
+        mode === 'block'
+          ? await attemptBlocks(conn, o, syncId)
+          : await attemptRsync(o, syncId, clientKeyText.length > 0);
+      const commit = await execCollect(conn.client, `scribe-commit ${syncId}`);
+      if (commit.code !== 0)
+        throw new Error(`the receiver did not record the sync: ${commit.stderr.trim()}`);
+      summary.wireBytes += conn.socket.bytesRead + conn.socket.bytesWritten + r.wireBytes;
+      summary.files = r.files;
+      summary.dataBytes = r.dataBytes;
+      summary.warnings.push(...r.warnings);
+      summary.result = 'succeeded';
+      summary.durationSeconds = elapsed();
+      o.log.info({ syncId, attempt, files: r.files, dataBytes: r.dataBytes }, 'sync succeeded');
+      return summary;
+    } catch (err) {
+      const e = err as Error & { retryable?: boolean };
+      if (conn) summary.wireBytes += conn.socket.bytesRead + conn.socket.bytesWritten;
+      const permanent = e instanceof PermanentError || e.retryable === false;
+      if (permanent || attempt > o.retries) {
+        summary.error =
+          permanent || o.retries === 0
+            ? e.message
+            : `${e.message} (gave up after ${attempt} attempts)`;
+        summary.durationSeconds = elapsed();
+        o.log.error({ syncId, attempt, err: e.message }, 'sync failed');
+        return summary;
+      }
+      const delay = backoffDelayMs(attempt, o.backoffBaseMs, o.backoffCapMs);
+      o.log.warn({ syncId, attempt, err: e.message, retryInMs: delay }, 'attempt failed, retrying');
+      await sleep(delay);
+    } finally {
+      conn?.client.end();
+    }
+  }
+}
+
+async function attemptBlocks(
+  conn: Connection,
+  o: SendOptions,
+  syncId: string,
+): Promise<AttemptResult> {
+  const channel = await exec(conn.client, 'scribe-block-receive', { SCRIBE_SYNC_ID: syncId });
+  let stderr = '';
+  channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const r = await sendBlocks(channel, o.volume, o.blockSize);
+    channel.end();
+    return { files: 1, dataBytes: r.bytesSent, wireBytes: 0, warnings: [] };
+  } catch (err) {
+    const message = stderr.trim() || (err as Error).message;
+    // The receiver's own refusals (too small, mismatch) will not change on retry.
+    if (/smaller than the source|unsupported block protocol/.test(message))
+      throw new PermanentError(message);
+    throw new Error(message);
+  }
+}
+
+async function attemptRsync(
+  o: SendOptions,
+  syncId: string,
+  _hasKey: boolean,
+): Promise<AttemptResult> {
+  const work = await mkdtemp(join(tmpdir(), 'scribe-send-'));
+  const reportPath = join(work, 'rsh.json');
+  try {
+    const rsh = [
+      process.execPath,
+      binPath,
+      'rsh',
+      '--to',
+      formatEndpoint(o.to),
+      '--key',
+      o.keyPath,
+      '--known-host-key',
+      o.knownHostKeyPath,
+      '--sync-id',
+      syncId,
+      '--keepalive-ms',
+      String(o.keepaliveMs),
+      '--report',
+      reportPath,
+      '--',
+    ]
+      .map(shellQuote)
+      .join(' ');
+    const args = senderArgs({
+      source: o.volume,
+      rsh,
+      checksum: o.checksum,
+      compression: o.compression,
+      blockSize: o.blockSize,
+      ioTimeoutSeconds: o.ioTimeoutSeconds,
+      progress: Boolean(o.onProgress),
+    });
+    const child = spawn('rsync', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const text = d.toString();
+      stdout += text;
+      if (!o.onProgress) return;
+      const parts = (pending + text).split(/[\r\n]/);
+      pending = parts.pop() ?? '';
+      for (const line of parts) {
+        const p = parseProgress(line);
+        if (p) o.onProgress(p);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    const report = await readFile(reportPath, 'utf8')
+      .then((t) => JSON.parse(t) as RshReport)
+      .catch(() => undefined);
+    const wireBytes = report?.wireBytes ?? 0;
+    const warnings: string[] = [];
+    if (report?.error) {
+      const err = report.retryable ? new Error(report.error) : new PermanentError(report.error);
+      throw err;
+    }
+    const detail = stderr.trim().split('\n').slice(-3).join('; ');
+    if (code === 24) {
+      warnings.push('some source files vanished during the transfer (the volume was changing)');
+    } else if (code !== 0) {
+      const message = `rsync failed: ${describeExit(code)}${detail ? `: ${detail}` : ''}`;
+      const refused = stderr.includes(`scribe-mover: ${refusedPrefix}`);
+      throw isRetryableExit(code) && !refused ? new Error(message) : new PermanentError(message);
+    }
+    const stats = parseStats(stdout);
+    if (!stats)
+      throw new PermanentError(
+        'rsync finished without its statistics; cannot confirm the transfer',
+      );
+    return { files: stats.filesTransferred, dataBytes: stats.literalBytes, wireBytes, warnings };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
