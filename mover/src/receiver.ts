@@ -155,7 +155,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
         }));
       } catch (err) {
         log.warn({ peer, err: (err as Error).message }, 'refused rsync command');
-        throw new Error(`${refusedPrefix} ${(err as Error).message}`);
+        throw new Error(`${refusedPrefix} ${(err as Error).message}`, { cause: err });
       }
       await takeOver(syncId);
       log.info({ peer, syncId }, 'transfer started');

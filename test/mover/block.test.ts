@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { open, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canUseLoopDevices } from '../support/loopfs.ts';
+import { keygen, runSend, startReceiver, type MoverKeys } from '../support/mover.ts';
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+const size = 64 * MiB;
+const blockSize = 64 * 1024;
+
+let work: string;
+let keys: MoverKeys;
+const loops: string[] = [];
+
+async function sha256Of(path: string, bytes: number): Promise<string> {
+  const fh = await open(path, 'r');
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(4 * MiB);
+  try {
+    for (let at = 0; at < bytes; at += buf.length) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - at), at);
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
+async function image(name: string, bytes: number, random: boolean): Promise<string> {
+  const path = join(work, name);
+  if (random) await writeFile(path, randomBytes(bytes));
+  else {
+    await writeFile(path, '');
+    await truncate(path, bytes);
+  }
+  return path;
+}
+
+const useLoops = await canUseLoopDevices();
+
+async function device(path: string): Promise<string> {
+  if (!useLoops) return path; // an image file is a Block volume too
+  const { stdout } = await run('losetup', ['--find', '--show', path]);
+  const dev = stdout.trim();
+  loops.push(dev);
+  return dev;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'scribe-block-'));
+  keys = await keygen(join(work, 'keys'));
+  if (!useLoops) console.warn('block tests use image files: loop devices need root');
+});
+
+afterAll(async () => {
+  for (const dev of loops) await run('losetup', ['-d', dev]).catch(() => undefined);
+  await rm(work, { recursive: true, force: true });
+});
+
+describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
+  it('copies the device, then sends only the blocks that changed', async () => {
+    const src = await device(await image('src.img', size, true));
+    const dst = await device(await image('dst.img', size + 4 * MiB, false));
+    const receiver = await startReceiver({ volume: dst, keys, stateDir: join(work, 'state') });
+    try {
+      const first = await runSend({ volume: src, to: receiver.address, keys });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.summary?.dataBytes).toBe(size);
+      expect(await sha256Of(dst, size)).toBe(await sha256Of(src, size));
+      const marker = JSON.parse(await readFile(join(work, 'state', 'complete.json'), 'utf8'));
+      expect(marker).toMatchObject({ mode: 'block' });
+
+      // Scattered small writes touching 1% of the blocks.
+      const fh = await open(src, 'r+');
+      const touched = new Set<number>();
+      for (let i = 0; i < size / blockSize / 100; i++) {
+        const block = (i * 97 + 13) % (size / blockSize);
+        touched.add(block);
+        await fh.write(randomBytes(512), 0, 512, block * blockSize + 1000);
+      }
+      await fh.sync();
+      await fh.close();
+
+      const second = await runSend({ volume: src, to: receiver.address, keys });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.summary?.dataBytes).toBe(touched.size * blockSize);
+      expect(await sha256Of(dst, size)).toBe(await sha256Of(src, size));
+
+      const third = await runSend({ volume: src, to: receiver.address, keys });
+      expect(third.summary?.dataBytes).toBe(0);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('refuses a destination smaller than the source, clearly and without retrying', async () => {
+    const src = await device(await image('big.img', 8 * MiB, true));
+    const dst = await device(await image('small.img', 4 * MiB, false));
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const r = await runSend({ volume: src, to: receiver.address, keys });
+      expect(r.code).toBe(1);
+      expect(r.summary?.attempts).toBe(1);
+      expect(r.summary?.error).toMatch(
+        /destination volume is smaller than the source \(4194304 < 8388608 bytes\)/,
+      );
+    } finally {
+      await receiver.stop();
+    }
+  });
+});

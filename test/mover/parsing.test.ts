@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs } from '../../mover/src/backoff.ts';
+import { formatEndpoint, parseEndpoint } from '../../mover/src/endpoint.ts';
+import { isRetryableExit, parseProgress, parseStats } from '../../mover/src/rsync-output.ts';
+
+describe('parseEndpoint', () => {
+  it('reads host:port and bracketed IPv6', () => {
+    expect(parseEndpoint('10.0.0.5:2222')).toEqual({ host: '10.0.0.5', port: 2222 });
+    expect(parseEndpoint('[::1]:2222')).toEqual({ host: '::1', port: 2222 });
+    expect(parseEndpoint('mover.ns.svc:22')).toEqual({ host: 'mover.ns.svc', port: 22 });
+    expect(formatEndpoint({ host: '::1', port: 22 })).toBe('[::1]:22');
+  });
+
+  it.each(['::1:22', 'host', 'host:99999', ':22', 'host:port'])(
+    'rejects %s with the valid forms',
+    (bad) => {
+      expect(() => parseEndpoint(bad)).toThrow(/expected HOST:PORT, e.g./);
+    },
+  );
+});
+
+describe('rsync output', () => {
+  const stats = `
+Number of files: 20,017 (reg: 20,009, dir: 5, link: 3)
+Number of created files: 2 (reg: 2)
+Number of deleted files: 1 (reg: 1)
+Number of regular files transferred: 2
+Total file size: 1,049,093 bytes
+Total transferred file size: 1,048,582 bytes
+Literal data: 1,048,582 bytes
+Matched data: 0 bytes
+File list size: 65,536
+File list generation time: 0.001 seconds
+File list transfer time: 0.000 seconds
+Total bytes sent: 1,052,120
+Total bytes received: 57
+`;
+  it('reads --stats', () => {
+    expect(parseStats(stats)).toEqual({
+      files: 20017,
+      filesTransferred: 2,
+      deleted: 1,
+      totalSize: 1049093,
+      literalBytes: 1048582,
+      matchedBytes: 0,
+      sentBytes: 1052120,
+      receivedBytes: 57,
+    });
+    expect(parseStats('rsync error: some files could not be transferred')).toBeUndefined();
+  });
+
+  it('reads --info=progress2 lines', () => {
+    expect(
+      parseProgress('    1,234,567  12%   10.00MB/s    0:00:12 (xfr#3, to-chk=10/100)'),
+    ).toEqual({
+      bytes: 1234567,
+      percent: 12,
+      rate: '10.00MB/s',
+      files: 3,
+      toCheck: 10,
+      total: 100,
+    });
+    expect(parseProgress('          0   0%    0.00kB/s    0:00:00')).toMatchObject({
+      bytes: 0,
+      files: 0,
+    });
+    expect(parseProgress('sending incremental file list')).toBeUndefined();
+  });
+
+  it('retries link failures, not data or usage errors', () => {
+    expect(isRetryableExit(12)).toBe(true);
+    expect(isRetryableExit(30)).toBe(true);
+    expect(isRetryableExit(255)).toBe(true);
+    expect(isRetryableExit(1)).toBe(false);
+    expect(isRetryableExit(23)).toBe(false);
+  });
+});
+
+describe('backoffDelayMs', () => {
+  it('doubles up to the cap', () => {
+    const top = () => 1;
+    expect([1, 2, 3, 4, 5, 6, 7].map((a) => backoffDelayMs(a, 1000, 30000, top))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ]);
+    expect(backoffDelayMs(3, 1000, 30000, () => 0)).toBe(2000);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { receiverCommand, senderArgs } from '../../mover/src/rsync-args.ts';
+
+const policy = { volume: '/data', fakeSuper: false, ioTimeoutSeconds: 120 };
+
+describe('receiverCommand', () => {
+  it('runs the receiving server in the volume whatever destination was asked for', () => {
+    const { argv } = receiverCommand(
+      'rsync --server -lHogDtpAXrcSe.iLsfxCIvu --compress-level=1 -B8192 --timeout=60 --compress-choice=zstd --delete --stats --numeric-ids . /etc/',
+      policy,
+    );
+    expect(argv.slice(-2)).toEqual(['.', '.']);
+    expect(argv).toContain('--partial-dir=/data/.scribe/partial');
+    expect(argv).toContain('--timeout=120');
+    expect(argv).not.toContain('--timeout=60');
+    expect(argv.join(' ')).not.toContain('/etc');
+  });
+
+  it('stores what it cannot apply as xattrs when not root', () => {
+    const { argv } = receiverCommand('rsync --server -logDtpre.iLsfxC . .', {
+      ...policy,
+      fakeSuper: true,
+    });
+    expect(argv).toContain('--fake-super');
+  });
+
+  it.each([
+    ['rsync --server --sender -logDtpre.iLsfxC . /etc/passwd', /--sender is not allowed/],
+    ['rsync --server -logDtpRe.iLsfxC . .', /-R is not allowed/],
+    ['rsync --server -logDtpKe.iLsfxC . .', /-K is not allowed/],
+    ['rsync --server -logDtpLe.iLsfxC . .', /-L is not allowed/],
+    [
+      'rsync --server -logDtpe.iLsfxC --rsync-path=/bin/sh . .',
+      /--rsync-path=\/bin\/sh is not allowed/,
+    ],
+    ['rsync --server -logDtpe.iLsfxC --link-dest=/etc . .', /--link-dest=\/etc is not allowed/],
+    ['rsync --server -logDtpe.iLsfxC --files-from=/etc/shadow . .', /not allowed/],
+    ['rsync --server -logDtpe.iLsfxC --temp-dir=/tmp . .', /not allowed/],
+    ['sh -c "rm -rf /"', /only the rsync receiving server/],
+    ['rsync --daemon .', /only the rsync receiving server/],
+    ['rsync --server . .', /malformed/],
+  ])('refuses %s', (command, reason) => {
+    expect(() => receiverCommand(command, policy)).toThrow(reason);
+  });
+});
+
+describe('senderArgs', () => {
+  const base = {
+    source: '/vol/',
+    rsh: "'node' 'rsh'",
+    checksum: false,
+    compression: 'auto' as const,
+    ioTimeoutSeconds: 60,
+    progress: false,
+  };
+
+  it('preserves everything rsync -aAHSX --numeric-ids does and deletes what the source deleted', () => {
+    const args = senderArgs(base);
+    expect(args.slice(0, 3)).toEqual(['-aAHSX', '--numeric-ids', '--delete']);
+    expect(args.slice(-2)).toEqual(['/vol/', 'scribe:.']);
+    expect(args).toContain('--filter=- /.scribe/');
+  });
+
+  it('compresses with fast zstd by default and not at all when told', () => {
+    expect(senderArgs(base)).toContain('--compress-choice=zstd');
+    expect(senderArgs({ ...base, compression: 'never' }).join(' ')).not.toContain('compress');
+  });
+
+  it('adds a checksum pass and a block size when asked', () => {
+    const args = senderArgs({ ...base, checksum: true, blockSize: 4096 });
+    expect(args).toContain('--checksum');
+    expect(args).toContain('--block-size=4096');
+  });
+
+  it('produces a command line the receiver accepts', () => {
+    // Mirrors what rsync itself sends for these options (captured from rsync 3.2+).
+    const { argv } = receiverCommand(
+      'rsync --server -lHogDtpAXrcSe.iLsfxCIvu --compress-level=1 --timeout=60 --compress-choice=zstd --delete --info=STATS2 --stats --numeric-ids . .',
+      policy,
+    );
+    expect(argv[0]).toBe('--server');
+  });
+});
