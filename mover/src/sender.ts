@@ -107,9 +107,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
         keepaliveMs: o.keepaliveMs,
       });
       const r =
-        mode === 'block'
-          ? await attemptBlocks(conn, o, syncId)
-          : await attemptRsync(o, syncId, clientKeyText.length > 0);
+        mode === 'block' ? await attemptBlocks(conn, o, syncId) : await attemptRsync(o, syncId);
       const commit = await execCollect(conn.client, `scribe-commit ${syncId}`);
       if (commit.code !== 0)
         throw new Error(`the receiver did not record the sync: ${commit.stderr.trim()}`);
@@ -158,17 +156,14 @@ async function attemptBlocks(
   } catch (err) {
     const message = stderr.trim() || (err as Error).message;
     // The receiver's own refusals (too small, mismatch) will not change on retry.
-    if (/smaller than the source|unsupported block protocol/.test(message))
-      throw new PermanentError(message);
-    throw new Error(message);
+    if (/smaller than the source|unsupported block protocol/.test(message)) {
+      throw new PermanentError(message, { cause: err });
+    }
+    throw new Error(message, { cause: err });
   }
 }
 
-async function attemptRsync(
-  o: SendOptions,
-  syncId: string,
-  _hasKey: boolean,
-): Promise<AttemptResult> {
+async function attemptRsync(o: SendOptions, syncId: string): Promise<AttemptResult> {
   const work = await mkdtemp(join(tmpdir(), 'scribe-send-'));
   const reportPath = join(work, 'rsh.json');
   try {
