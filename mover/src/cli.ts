@@ -4,7 +4,6 @@ import { parseEndpoint } from './endpoint.ts';
 import { generateKeys, loadKey } from './keys.ts';
 import { createLogger } from './log.ts';
 import { startReceiver } from './receiver.ts';
-import { runRsh } from './rsh.ts';
 import { send } from './sender.ts';
 import { cipherPreference, cryptoPath } from './ssh-transport.ts';
 import { volumeKind } from './volume.ts';
@@ -199,41 +198,6 @@ export function buildProgram(): Command {
               `${summary.wireBytes} bytes on the wire in ${summary.durationSeconds.toFixed(1)}s\n`,
           );
         process.exitCode = summary.result === 'succeeded' ? 0 : 1;
-      },
-    );
-
-  program
-    .command('rsh', { hidden: true })
-    .description("rsync's remote shell; started by send")
-    .requiredOption('--to <host:port>', 'receiver', endpoint)
-    .requiredOption('--key <file>', 'client key')
-    .requiredOption('--known-host-key <file>', 'pinned host key')
-    .requiredOption('--sync-id <id>', 'sync id')
-    .option('--keepalive-ms <ms>', 'keepalive interval', integer(100, 600000), 5000)
-    .option('--report <file>', 'where to write the report')
-    .argument('<command...>', 'host and command from rsync')
-    .action(
-      async (
-        command: string[],
-        opts: {
-          to: ReturnType<typeof parseEndpoint>;
-          key: string;
-          knownHostKey: string;
-          syncId: string;
-          keepaliveMs: number;
-          report?: string;
-        },
-      ) => {
-        const code = await runRsh({
-          to: opts.to,
-          keyPath: opts.key,
-          knownHostKeyPath: opts.knownHostKey,
-          syncId: opts.syncId,
-          keepaliveMs: opts.keepaliveMs,
-          reportPath: opts.report,
-          command,
-        });
-        process.stdout.end(() => process.exit(code));
       },
     );
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
 import { receiveBlocks } from './block.ts';
@@ -158,6 +159,8 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
         throw new Error(`${refusedPrefix} ${(err as Error).message}`, { cause: err });
       }
       await takeOver(syncId);
+      // Made before rsync runs, so rsync's final touch of the root's mtime stays last.
+      if (stateDir) await mkdir(stateDir, { recursive: true, mode: 0o700 });
       log.info({ peer, syncId }, 'transfer started');
       transfers.set(syncId, 'running');
       const child = spawn('rsync', argv, { cwd: o.volume, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Endpoint } from './endpoint.ts';
+import { parseArgs } from 'node:util';
+import { parseEndpoint, type Endpoint } from './endpoint.ts';
 import { loadKey } from './keys.ts';
 import { connect, exec } from './ssh-transport.ts';
 
@@ -71,5 +72,37 @@ export async function runRsh(o: RshOptions): Promise<number> {
     client.end();
     await save();
   }
+  return code;
+}
+
+/** `scribe-mover rsh --to A --key K --known-host-key H --sync-id ID [--report F] -- HOST CMD...` */
+export async function rshMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string' },
+      key: { type: 'string' },
+      'known-host-key': { type: 'string' },
+      'sync-id': { type: 'string' },
+      'keepalive-ms': { type: 'string', default: '5000' },
+      report: { type: 'string' },
+    },
+  });
+  const { to, key, 'known-host-key': known, 'sync-id': syncId } = values;
+  if (!to || !key || !known || !syncId || positionals.length < 2) {
+    process.stderr.write('scribe-mover rsh: started by scribe-mover send only\n');
+    return 1;
+  }
+  const code = await runRsh({
+    to: parseEndpoint(to),
+    keyPath: key,
+    knownHostKeyPath: known,
+    syncId,
+    keepaliveMs: Number(values['keepalive-ms']),
+    reportPath: values.report,
+    command: positionals,
+  });
+  await new Promise<void>((resolve) => process.stdout.end(resolve));
   return code;
 }

@@ -23,7 +23,10 @@ export interface SenderOptions {
  * up at once on incompressible blocks, where zlib (the peer's -z) burns CPU.
  */
 export function senderArgs(o: SenderOptions): string[] {
-  const args = ['-aAHSX', '--numeric-ids', '--delete', `--filter=- /${stateDirName}/`];
+  // --modify-window=-1 compares mtimes to the nanosecond; rsync's default
+  // compares whole seconds and misses sub-second changes for good.
+  const args = ['-aAHSX', '--numeric-ids', '--delete', '--modify-window=-1'];
+  args.push(`--filter=- /${stateDirName}/`);
   if (o.checksum) args.push('--checksum');
   if (o.compression === 'auto')
     args.push('--compress', '--compress-choice=zstd', '--compress-level=1');
@@ -47,6 +50,8 @@ const allowedLong: RegExp[] = [
   /^--delete(-during|-delay|-after|-before)?$/,
   /^--numeric-ids$/,
   /^--stats$/,
+  /^-@-?\d{1,3}$/,
+  /^--modify-window=-?\d{1,3}$/,
   /^--info=[A-Za-z0-9,]{1,64}$/,
   /^--timeout=\d{1,5}$/,
   /^-B\d{1,8}$/,

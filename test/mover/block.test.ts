@@ -49,6 +49,9 @@ async function device(path: string): Promise<string> {
   const { stdout } = await run('losetup', ['--find', '--show', path]);
   const dev = stdout.trim();
   loops.push(dev);
+  // A loop device number reused from an earlier test can serve that test's
+  // cached pages; drop them so reads see this image.
+  await run('blockdev', ['--flushbufs', dev]);
   return dev;
 }
 

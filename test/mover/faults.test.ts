@@ -1,0 +1,237 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canUseNetns, createNetnsPair, type NetnsPair } from '../support/netns.ts';
+import {
+  keygen,
+  moverBin,
+  runSend,
+  startReceiver,
+  type MoverKeys,
+  type Receiver,
+} from '../support/mover.ts';
+
+const MiB = 1024 * 1024;
+const bigSize = 384 * MiB;
+
+let work: string;
+let keys: MoverKeys;
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function writeRandom(path: string, bytes: number): Promise<void> {
+  const chunk = 16 * MiB;
+  const parts: Buffer[] = [];
+  for (let at = 0; at < bytes; at += chunk) parts.push(randomBytes(Math.min(chunk, bytes - at)));
+  await writeFile(path, Buffer.concat(parts));
+}
+
+/**
+ * Starts `send --progress --json` (optionally in a namespace) and calls
+ * `atPercent` once the transfer has passed that share of the bytes.
+ */
+function sendWatching(opts: {
+  volume: string;
+  to: string;
+  percent: number;
+  onPercent: (pid: number) => void | Promise<void>;
+  argvPrefix?: string[];
+  env?: NodeJS.ProcessEnv;
+  extra?: string[];
+}): Promise<{
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}> {
+  const argv = [
+    ...(opts.argvPrefix ?? []),
+    process.execPath,
+    moverBin,
+    'send',
+    '--volume',
+    opts.volume,
+    '--to',
+    opts.to,
+    '--key',
+    keys.client,
+    '--known-host-key',
+    keys.hostPub,
+    '--progress',
+    '--json',
+    ...(opts.extra ?? []),
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  let fired = false;
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+    if (fired) return;
+    for (const line of s.split('\n')) {
+      if (!line.startsWith('{"type":"progress"')) continue;
+      const p = JSON.parse(line) as { percent: number };
+      if (p.percent >= opts.percent && !fired) {
+        fired = true;
+        void opts.onPercent(child.pid!);
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 240_000);
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
+}
+
+function summaryOf(stdout: string) {
+  const line = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('"result"'));
+  return line
+    ? (JSON.parse(line) as { result: string; attempts: number; dataBytes: number; error?: string })
+    : undefined;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'scribe-faults-'));
+  keys = await keygen(join(work, 'keys'));
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('a link that refuses', () => {
+  it('retries with backoff, then says clearly what failed', async () => {
+    const src = join(work, 'refused');
+    await mkdir(src);
+    const r = await runSend({
+      volume: src,
+      to: '127.0.0.1:1',
+      keys,
+      extraArgs: ['--retries', '2'],
+      env: { SCRIBE_BACKOFF_BASE_MS: '50' },
+    });
+    expect(r.code).toBe(1);
+    expect(r.summary?.attempts).toBe(3);
+    expect(r.summary?.error).toMatch(
+      /cannot connect to 127\.0\.0\.1:1: connect ECONNREFUSED.*gave up after 3 attempts/,
+    );
+  });
+});
+
+describe('a killed sender', () => {
+  let receiver: Receiver;
+  const src = () => join(work, 'kill-src');
+  const dst = () => join(work, 'kill-dst');
+
+  beforeAll(async () => {
+    await mkdir(src());
+    await mkdir(dst());
+    await writeFile(join(src(), 'first'), 'complete before the crash');
+    receiver = await startReceiver({ volume: dst(), keys });
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+  });
+
+  it('leaves the last complete marker alone and resumes the large file on the next run', async () => {
+    const first = await runSend({ volume: src(), to: receiver.address, keys });
+    expect(first.code, first.stderr).toBe(0);
+    const markerBefore = await readFile(join(dst(), '.scribe', 'complete.json'), 'utf8');
+
+    await writeRandom(join(src(), 'big.bin'), bigSize);
+    const killed = await sendWatching({
+      volume: src(),
+      to: receiver.address,
+      percent: 40,
+      extra: ['--compress', 'never'],
+      onPercent: (pid) => {
+        process.kill(-pid, 'SIGKILL');
+      },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await readFile(join(dst(), '.scribe', 'complete.json'), 'utf8')).toBe(markerBefore);
+    // The receiver keeps what arrived, for the next run to build on.
+    await expect
+      .poll(() => readdir(join(dst(), '.scribe', 'partial')).catch(() => []), { timeout: 30_000 })
+      .toContain('big.bin');
+
+    const resumed = await runSend({
+      volume: src(),
+      to: receiver.address,
+      keys,
+      extraArgs: ['--compress', 'never'],
+    });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.summary!.dataBytes).toBeLessThan(bigSize * 0.75);
+    expect(await sha256File(join(dst(), 'big.bin'))).toBe(await sha256File(join(src(), 'big.bin')));
+    expect(await readFile(join(dst(), '.scribe', 'complete.json'), 'utf8')).not.toBe(markerBefore);
+  });
+});
+
+const netns = await canUseNetns();
+
+describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {
+  let pair: NetnsPair;
+  let receiver: Receiver;
+  const src = () => join(work, 'cut-src');
+  const dst = () => join(work, 'cut-dst');
+
+  beforeAll(async () => {
+    pair = await createNetnsPair('faults');
+    await mkdir(src());
+    await mkdir(dst());
+    await writeRandom(join(src(), 'big.bin'), bigSize);
+    receiver = await startReceiver({
+      volume: dst(),
+      keys,
+      host: pair.dst.addr,
+      argvPrefix: ['ip', 'netns', 'exec', pair.dst.ns],
+    });
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+    await pair?.cleanup();
+  });
+
+  it('detects the stall, retries when the link is back, and completes', async () => {
+    const r = await sendWatching({
+      volume: src(),
+      to: receiver.address,
+      percent: 30,
+      argvPrefix: ['ip', 'netns', 'exec', pair.src.ns],
+      env: { SCRIBE_KEEPALIVE_MS: '1000', SCRIBE_BACKOFF_BASE_MS: '500' },
+      extra: ['--compress', 'never', '--io-timeout', '10'],
+      onPercent: async () => {
+        await pair.linkDown();
+        await new Promise((resolve) => setTimeout(resolve, 6000));
+        await pair.linkUp();
+      },
+    });
+    const summary = summaryOf(r.stdout);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(summary?.attempts).toBeGreaterThanOrEqual(2);
+    expect(await sha256File(join(dst(), 'big.bin'))).toBe(await sha256File(join(src(), 'big.bin')));
+  });
+});
+
+if (!netns) console.warn('skipping the link-cut test: network namespaces need root and iproute2');
