@@ -461,7 +461,7 @@ interface ChangeInfo {
  * Modify ~1% of the bytes, deterministically (same seed -> same change for
  * every contender): files >= 256 KiB get writes totalling 1% of their size,
  * spread over equal strata of the file (one write at a random offset in each
- * stratum, 4-64 KiB each); 1% of the smaller files (at least one) are
+ * stratum, 4 KiB each: page-sized writes, as a database makes); 1% of the smaller files (at least one) are
  * rewritten whole with new content of the same size and kind. Touched files
  * get a new fixed mtime.
  */
@@ -475,7 +475,7 @@ async function applyChange(root: string, info: DatasetInfo): Promise<ChangeInfo>
   const newTime = BASE_MTIME + 86_400 * 30;
   for (const e of big) {
     const target = Math.max(4 * KiB, Math.round(e.size * 0.01));
-    const w = Math.min(64 * KiB, Math.max(4 * KiB, Math.round(target / 8)));
+    const w = 4 * KiB;
     const n = Math.max(1, Math.round(target / w));
     const stratum = Math.floor(e.size / n);
     const full = path.join(root, e.path);

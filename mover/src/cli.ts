@@ -141,7 +141,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--block-size <bytes>',
-      "delta block size (default: rsync's, 64 KiB for block volumes)",
+      "delta block size (default: 2 KiB for files, 64 KiB for block volumes)",
       integer(512, 131072),
     )
     .option('--retries <n>', 'attempts after the first when the link fails', integer(0, 100), 5)
