@@ -96,16 +96,17 @@ export function buildProgram(): Command {
           ioTimeoutSeconds: opts.ioTimeout,
           log,
         });
-        log.info(
-          { host: opts.listen.host, port: receiver.port, kind, once: Boolean(opts.once) },
-          'listening',
-        );
         const stop = (signal: string) => {
           log.info({ signal }, opts.once ? 'stopped before a sync completed' : 'stopping');
           receiver.close(opts.once ? 1 : 0);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        // Only now: whoever waits for this line may stop us at once.
+        log.info(
+          { host: opts.listen.host, port: receiver.port, kind, once: Boolean(opts.once) },
+          'listening',
+        );
         if (opts.once && opts.timeout) {
           setTimeout(() => {
             log.error({ timeoutSeconds: opts.timeout }, 'no sync completed in time');
@@ -141,7 +142,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--block-size <bytes>',
-      "delta block size (default: 2 KiB for files, 64 KiB for block volumes)",
+      'delta block size (default: 2 KiB for files, 64 KiB for block volumes)',
       integer(512, 131072),
     )
     .option('--retries <n>', 'attempts after the first when the link fails', integer(0, 100), 5)

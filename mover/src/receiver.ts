@@ -80,7 +80,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
             log.warn({ peer }, 'refused a bad signature');
             return ctx.reject(['publickey']);
           }
-          log.info({ peer, key: undefined, client: fingerprint(o.authorizedKey) }, 'authenticated');
+          log.info({ peer, client: fingerprint(o.authorizedKey) }, 'authenticated');
         }
         ctx.accept();
       });

@@ -14,11 +14,14 @@ export const defaultFileBlockSize = 2048;
 
 export type Compression = 'auto' | 'always' | 'never';
 
+/** What the sender settled on: compress or not. */
+export type WireCompression = 'zstd' | 'none';
+
 export interface SenderOptions {
   source: string;
   rsh: string;
   checksum: boolean;
-  compression: Compression;
+  compression: WireCompression;
   blockSize?: number;
   ioTimeoutSeconds: number;
   progress: boolean;
@@ -27,8 +30,8 @@ export interface SenderOptions {
 /**
  * rsync -aAHSX --numeric-ids preserves content, sparseness, hard links,
  * symlinks, permissions, owners, xattrs, ACLs, times, devices and FIFOs.
- * `auto` compression is zstd at its fastest level: it gains on text and gives
- * up at once on incompressible blocks, where zlib (the peer's -z) burns CPU.
+ * Compression is zstd, decided by the caller: `auto` means the sender sampled
+ * the volume and found that compression pays (see compressibility.ts).
  */
 export function senderArgs(o: SenderOptions): string[] {
   // --modify-window=-1 compares mtimes to the nanosecond; rsync's default
@@ -36,10 +39,9 @@ export function senderArgs(o: SenderOptions): string[] {
   const args = ['-aAHSX', '--numeric-ids', '--delete', '--modify-window=-1'];
   args.push(`--filter=- /${stateDirName}/`);
   if (o.checksum) args.push('--checksum');
-  if (o.compression === 'auto')
-    args.push('--compress', '--compress-choice=zstd', '--compress-level=1');
-  if (o.compression === 'always')
+  if (o.compression === 'zstd') {
     args.push('--compress', '--compress-choice=zstd', '--compress-level=3');
+  }
   args.push(`--block-size=${o.blockSize ?? defaultFileBlockSize}`);
   args.push(`--timeout=${o.ioTimeoutSeconds}`, '--stats');
   args.push(o.progress ? '--info=progress2,stats2' : '--info=stats2');

@@ -11,7 +11,8 @@ import { sendBlocks } from './block.ts';
 import { formatEndpoint, type Endpoint } from './endpoint.ts';
 import { loadKey } from './keys.ts';
 import type { Logger } from './log.ts';
-import { senderArgs, type Compression } from './rsync-args.ts';
+import { senderArgs, type Compression, type WireCompression } from './rsync-args.ts';
+import { compressionPays, estimatedSaving, sampleCompressibility } from './compressibility.ts';
 import {
   describeExit,
   isRetryableExit,
@@ -51,6 +52,7 @@ export interface SendSummary {
   durationSeconds: number;
   attempts: number;
   crypto: { nativeBinding: boolean };
+  compression?: WireCompression;
   warnings: string[];
   error?: string;
 }
@@ -93,21 +95,35 @@ export async function send(o: SendOptions): Promise<SendSummary> {
     warnings: [],
   };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  o.log.info({ syncId, mode, to: formatEndpoint(o.to), crypto: summary.crypto }, 'sync started');
+  const wire = mode === 'filesystem' ? await wireCompression(o) : 'none';
+  summary.compression = wire;
+  o.log.info(
+    { syncId, mode, to: formatEndpoint(o.to), crypto: summary.crypto, compression: wire },
+    'sync started',
+  );
 
   for (let attempt = 1; ; attempt++) {
     summary.attempts = attempt;
     let conn: Connection | undefined;
     try {
-      conn = await connect({
+      // The control connection (for the commit) opens while rsync starts.
+      const connecting = connect({
         to: o.to,
         clientKey,
         clientKeyText,
         pinnedHostKey,
         keepaliveMs: o.keepaliveMs,
       });
-      const r =
-        mode === 'block' ? await attemptBlocks(conn, o, syncId) : await attemptRsync(o, syncId);
+      const [control, transfer] = await Promise.allSettled([
+        connecting,
+        mode === 'block'
+          ? connecting.then((c) => attemptBlocks(c, o, syncId))
+          : attemptRsync(o, syncId, wire),
+      ]);
+      if (control.status === 'rejected') throw control.reason;
+      conn = control.value;
+      if (transfer.status === 'rejected') throw transfer.reason;
+      const r = transfer.value;
       const commit = await execCollect(conn.client, `scribe-commit ${syncId}`);
       if (commit.code !== 0)
         throw new Error(`the receiver did not record the sync: ${commit.stderr.trim()}`);
@@ -163,7 +179,19 @@ async function attemptBlocks(
   }
 }
 
-async function attemptRsync(o: SendOptions, syncId: string): Promise<AttemptResult> {
+async function wireCompression(o: SendOptions): Promise<WireCompression> {
+  if (o.compression === 'always') return 'zstd';
+  if (o.compression === 'never') return 'none';
+  const saving = estimatedSaving(await sampleCompressibility(o.volume));
+  o.log.debug({ saving }, 'sampled compressibility');
+  return compressionPays(saving) ? 'zstd' : 'none';
+}
+
+async function attemptRsync(
+  o: SendOptions,
+  syncId: string,
+  wire: WireCompression,
+): Promise<AttemptResult> {
   const work = await mkdtemp(join(tmpdir(), 'scribe-send-'));
   const reportPath = join(work, 'rsh.json');
   try {
@@ -191,7 +219,7 @@ async function attemptRsync(o: SendOptions, syncId: string): Promise<AttemptResu
       source: o.volume,
       rsh,
       checksum: o.checksum,
-      compression: o.compression,
+      compression: wire,
       blockSize: o.blockSize,
       ioTimeoutSeconds: o.ioTimeoutSeconds,
       progress: Boolean(o.onProgress),

@@ -188,6 +188,43 @@ describe('a killed sender', () => {
   });
 });
 
+describe('a killed receiver', () => {
+  it('loses nothing that was complete; a new receiver finishes the sync', async () => {
+    const src = join(work, 'rkill-src');
+    const dst = join(work, 'rkill-dst');
+    await mkdir(src);
+    await mkdir(dst);
+    await writeFile(join(src, 'first'), 'complete before the crash');
+    let receiver = await startReceiver({ volume: dst, keys });
+    try {
+      expect((await runSend({ volume: src, to: receiver.address, keys })).code).toBe(0);
+      const markerBefore = await readFile(join(dst, '.scribe', 'complete.json'), 'utf8');
+      await writeRandom(join(src, 'big.bin'), bigSize);
+      const doomed = receiver;
+      const cut = await sendWatching({
+        volume: src,
+        to: receiver.address,
+        percent: 40,
+        extra: ['--compress', 'never', '--retries', '0'],
+        onPercent: () => {
+          process.kill(-doomed.pid, 'SIGKILL');
+        },
+      });
+      expect(cut.code).toBe(1);
+      expect(summaryOf(cut.stdout)?.error).toMatch(/rsync failed|connection/);
+      expect(await readFile(join(dst, 'first'), 'utf8')).toBe('complete before the crash');
+      expect(await readFile(join(dst, '.scribe', 'complete.json'), 'utf8')).toBe(markerBefore);
+
+      receiver = await startReceiver({ volume: dst, keys });
+      const again = await runSend({ volume: src, to: receiver.address, keys });
+      expect(again.code, again.stderr).toBe(0);
+      expect(await sha256File(join(dst, 'big.bin'))).toBe(await sha256File(join(src, 'big.bin')));
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
 const netns = await canUseNetns();
 
 describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs } from '../../mover/src/backoff.ts';
+import {
+  compressionPays,
+  estimatedSaving,
+  sampleCompressibility,
+} from '../../mover/src/compressibility.ts';
 import { formatEndpoint, parseEndpoint } from '../../mover/src/endpoint.ts';
 import { isRetryableExit, parseProgress, parseStats } from '../../mover/src/rsync-output.ts';
 
@@ -83,5 +88,40 @@ describe('backoffDelayMs', () => {
       1000, 2000, 4000, 8000, 16000, 30000, 30000,
     ]);
     expect(backoffDelayMs(3, 1000, 30000, () => 0)).toBe(2000);
+  });
+});
+
+describe('compression decision', () => {
+  it('weights files by size, so one big incompressible file outvotes many small texts', () => {
+    const samples = [
+      { size: 1_000_000_000, ratio: 1.0 },
+      ...Array.from({ length: 100 }, () => ({ size: 10_000, ratio: 0.3 })),
+    ];
+    expect(compressionPays(estimatedSaving(samples))).toBe(false);
+    expect(
+      compressionPays(
+        estimatedSaving([
+          { size: 100, ratio: 0.5 },
+          { size: 100, ratio: 1 },
+        ]),
+      ),
+    ).toBe(true);
+    expect(estimatedSaving([])).toBe(0);
+  });
+
+  it('samples real files: random data does not pay, text does', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { randomBytes } = await import('node:crypto');
+    const dir = await mkdtemp(join(tmpdir(), 'scribe-compress-'));
+    try {
+      await writeFile(join(dir, 'random.bin'), randomBytes(512 * 1024));
+      expect(compressionPays(estimatedSaving(await sampleCompressibility(dir)))).toBe(false);
+      await writeFile(join(dir, 'log.txt'), 'GET /index.html 200 OK\n'.repeat(200_000));
+      expect(compressionPays(estimatedSaving(await sampleCompressibility(dir)))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

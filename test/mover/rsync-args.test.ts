@@ -49,7 +49,7 @@ describe('senderArgs', () => {
     source: '/vol/',
     rsh: "'node' 'rsh'",
     checksum: false,
-    compression: 'auto' as const,
+    compression: 'zstd' as const,
     ioTimeoutSeconds: 60,
     progress: false,
   };
@@ -61,9 +61,9 @@ describe('senderArgs', () => {
     expect(args).toContain('--filter=- /.scribe/');
   });
 
-  it('compresses with fast zstd by default and not at all when told', () => {
+  it('compresses with zstd when told to, and not otherwise', () => {
     expect(senderArgs(base)).toContain('--compress-choice=zstd');
-    expect(senderArgs({ ...base, compression: 'never' }).join(' ')).not.toContain('compress');
+    expect(senderArgs({ ...base, compression: 'none' }).join(' ')).not.toContain('compress');
   });
 
   it('adds a checksum pass and a block size when asked', () => {

@@ -1,0 +1,234 @@
+import { execFile } from 'node:child_process';
+import {
+  chmod,
+  chown,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot } from '../support/loopfs.ts';
+import { keygen, runMover, runSend, startReceiver, type MoverKeys } from '../support/mover.ts';
+
+const run = promisify(execFile);
+let work: string;
+let keys: MoverKeys;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'scribe-modes-'));
+  await chmod(work, 0o755);
+  keys = await keygen(join(work, 'keys'));
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function volumeWith(name: string, files: Record<string, string>): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) await writeFile(join(dir, path), text);
+  return dir;
+}
+
+const ipv6 = await new Promise<boolean>((resolve) => {
+  const s = net.createServer().listen(0, '::1', () => s.close(() => resolve(true)));
+  s.on('error', () => resolve(false));
+});
+
+describe.runIf(ipv6)('IPv6', () => {
+  it('listens on and sends to a bracketed IPv6 address', async () => {
+    const src = await volumeWith('v6-src', { a: 'over IPv6' });
+    const dst = await volumeWith('v6-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys, host: '::1' });
+    try {
+      expect(receiver.address).toMatch(/^\[::1\]:\d+$/);
+      const r = await runSend({ volume: src, to: receiver.address, keys });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await readFile(join(dst, 'a'), 'utf8')).toBe('over IPv6');
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+if (!ipv6) console.warn('skipping the IPv6 test: ::1 is not available here');
+
+describe('receive --once', () => {
+  it('exits 0 after one complete sync', async () => {
+    const src = await volumeWith('once-src', { a: 'once' });
+    const dst = await volumeWith('once-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys, once: true });
+    const r = await runSend({ volume: src, to: receiver.address, keys });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await receiver.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('exits non-zero when no sync completes in time', async () => {
+    const dst = await volumeWith('once-timeout', {});
+    const receiver = await startReceiver({
+      volume: dst,
+      keys,
+      once: true,
+      extraArgs: ['--timeout', '1'],
+    });
+    const { code } = await receiver.exited;
+    expect(code).not.toBe(0);
+    expect(receiver.stderr()).toMatch(/no sync completed in time/);
+  });
+
+  it('exits non-zero when stopped before a sync completes', async () => {
+    const dst = await volumeWith('once-stopped', {});
+    const receiver = await startReceiver({ volume: dst, keys, once: true });
+    const result = await receiver.stop();
+    expect(result, receiver.stderr()).toEqual({ code: 1, signal: null });
+  });
+});
+
+describe('send --progress', () => {
+  it('prints progress as JSON lines, then the summary', async () => {
+    const src = await volumeWith('progress-src', {});
+    await writeFile(join(src, 'big'), Buffer.alloc(32 * 1024 * 1024, 7));
+    const dst = await volumeWith('progress-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const r = await runSend({ volume: src, to: receiver.address, keys, progress: true });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const progress = lines.filter((l) => l.type === 'progress');
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress.at(-1)).toMatchObject({ percent: 100, bytes: 32 * 1024 * 1024 });
+      expect(lines.at(-1)).toMatchObject({ result: 'succeeded' });
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('names a missing volume and how to fix it', async () => {
+    const r = await runMover([
+      'send',
+      '--volume',
+      join(work, 'nope'),
+      '--to',
+      '127.0.0.1:1',
+      '--key',
+      keys.client,
+      '--known-host-key',
+      keys.hostPub,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /error: volume ".*nope" does not exist: mount the PVC there or fix --volume/,
+    );
+  });
+
+  it('rejects a malformed address with the valid forms', async () => {
+    const r = await runMover([
+      'send',
+      '--volume',
+      work,
+      '--to',
+      '::1:22',
+      '--key',
+      keys.client,
+      '--known-host-key',
+      keys.hostPub,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/expected HOST:PORT, e.g. 10.0.0.5:2222 or \[fd00::5\]:2222/);
+  });
+
+  it('says which key file is not a key', async () => {
+    const r = await runMover([
+      'send',
+      '--volume',
+      work,
+      '--to',
+      '127.0.0.1:1',
+      '--key',
+      keys.clientPub.replace('.pub', '.nope'),
+      '--known-host-key',
+      keys.hostPub,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot read the client key ".*client_ed25519.nope": ENOENT/);
+  });
+
+  it('points at help for an unknown flag', async () => {
+    const r = await runMover([
+      'send',
+      '--volume',
+      work,
+      '--to',
+      '127.0.0.1:1',
+      '--key',
+      keys.client,
+      '--known-host-key',
+      keys.hostPub,
+      '--jsno',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown option '--jsno'/);
+    expect(r.stderr).toMatch(/scribe-mover help/);
+  });
+});
+
+describe.runIf(isRoot())('an unprivileged receiver', () => {
+  it('stores the owners it cannot apply in xattrs (fake-super)', async () => {
+    const nobody = 65534;
+    const src = await volumeWith('unpriv-src', { owned: 'by 12345' });
+    await chown(join(src, 'owned'), 12345, 12345);
+    const dst = await volumeWith('unpriv-dst', {});
+    await chown(dst, nobody, nobody);
+    const mine = join(work, 'nobody-keys');
+    await mkdir(mine);
+    for (const f of ['host_ed25519', 'client_ed25519.pub']) {
+      await copyFile(join(keys.dir, f), join(mine, f));
+      await chown(join(mine, f), nobody, nobody);
+    }
+    const receiver = await startReceiver({
+      volume: dst,
+      keys: {
+        ...keys,
+        host: join(mine, 'host_ed25519'),
+        clientPub: join(mine, 'client_ed25519.pub'),
+      },
+      argvPrefix: [
+        'setpriv',
+        `--reuid=${nobody}`,
+        `--regid=${nobody}`,
+        '--clear-groups',
+        '--inh-caps=-all',
+      ],
+    });
+    try {
+      const r = await runSend({ volume: src, to: receiver.address, keys });
+      expect(r.code, r.stderr).toBe(0);
+      const st = await stat(join(dst, 'owned'));
+      expect(st.uid).toBe(nobody);
+      const { stdout } = await run('getfattr', [
+        '-n',
+        'user.rsync.%stat',
+        '--only-values',
+        join(dst, 'owned'),
+      ]);
+      expect(stdout).toMatch(/ 12345:12345$/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+if (!isRoot())
+  console.warn('skipping the unprivileged receiver test: it needs root to switch users');
