@@ -1,4 +1,4 @@
-import { opendir, open } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { zstdCompressSync, constants } from 'node:zlib';
 
@@ -25,61 +25,60 @@ export function compressionPays(saving: number): boolean {
 
 const sampleBytes = 64 * 1024;
 
-/** Samples a bounded part of the tree: the largest files seen and an even spread of the rest. */
-export async function sampleCompressibility(
+/**
+ * Samples a bounded part of the tree: the largest files seen and an even
+ * spread of the rest. Synchronous on purpose: it is a short, bounded step
+ * before the transfer, and a promise per file costs more than the stat.
+ */
+export function sampleCompressibility(
   root: string,
-  limits = { entries: 5000, largest: 48, spread: 48 },
-): Promise<SampledFile[]> {
+  limits = { entries: 2000, largest: 32, spread: 32 },
+): SampledFile[] {
   const files: { path: string; size: number }[] = [];
   const queue = [root];
   let seen = 0;
   while (queue.length && seen < limits.entries) {
     const dir = queue.shift()!;
-    let handle;
+    let entries: Dirent[];
     try {
-      handle = await opendir(dir);
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       continue;
     }
-    for await (const entry of handle) {
+    for (const entry of entries) {
       if (++seen > limits.entries) break;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) queue.push(path);
-      else if (entry.isFile()) files.push({ path, size: 0 });
+      else if (entry.isFile()) {
+        const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+        if (size > 0) files.push({ path, size });
+      }
     }
   }
-  const sized = await Promise.all(
-    files.map(async (f) => {
-      const fh = await open(f.path, 'r').catch(() => undefined);
-      if (!fh) return f;
-      try {
-        return { ...f, size: (await fh.stat()).size, fh: undefined };
-      } finally {
-        await fh.close();
-      }
-    }),
-  );
-  sized.sort((a, b) => b.size - a.size);
-  const largest = sized.slice(0, limits.largest);
-  const rest = sized.slice(limits.largest);
+  files.sort((a, b) => b.size - a.size);
+  const largest = files.slice(0, limits.largest);
+  const rest = files.slice(limits.largest);
   const step = Math.max(1, Math.floor(rest.length / limits.spread));
   const chosen = [...largest, ...rest.filter((_, i) => i % step === 0).slice(0, limits.spread)];
   const samples: SampledFile[] = [];
   const buf = Buffer.allocUnsafe(sampleBytes);
   for (const f of chosen) {
-    if (f.size === 0) continue;
-    const fh = await open(f.path, 'r').catch(() => undefined);
-    if (!fh) continue;
+    let fd: number;
+    try {
+      fd = openSync(f.path, 'r');
+    } catch {
+      continue;
+    }
     try {
       const at = Math.max(0, Math.floor(f.size / 2) - sampleBytes / 2);
-      const { bytesRead } = await fh.read(buf, 0, Math.min(sampleBytes, f.size), at);
-      if (!bytesRead) continue;
-      const packed = zstdCompressSync(buf.subarray(0, bytesRead), {
+      const read = readSync(fd, buf, 0, Math.min(sampleBytes, f.size), at);
+      if (!read) continue;
+      const packed = zstdCompressSync(buf.subarray(0, read), {
         params: { [constants.ZSTD_c_compressionLevel]: 1 },
       });
-      samples.push({ size: f.size, ratio: packed.length / bytesRead });
+      samples.push({ size: f.size, ratio: packed.length / read });
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
   return samples;

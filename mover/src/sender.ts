@@ -182,7 +182,7 @@ async function attemptBlocks(
 async function wireCompression(o: SendOptions): Promise<WireCompression> {
   if (o.compression === 'always') return 'zstd';
   if (o.compression === 'never') return 'none';
-  const saving = estimatedSaving(await sampleCompressibility(o.volume));
+  const saving = estimatedSaving(sampleCompressibility(o.volume));
   o.log.debug({ saving }, 'sampled compressibility');
   return compressionPays(saving) ? 'zstd' : 'none';
 }
