@@ -963,6 +963,8 @@ const contenders: Record<ContenderName, Contender> = {
         '--known-host-key',
         path.join(ctx.keysDir, 'scribe', 'host_ed25519.pub'),
         '--json',
+        // e.g. SCRIBE_BENCH_SCRIBE_ARGS='--ssh-client openssh' to compare transports
+        ...(process.env.SCRIBE_BENCH_SCRIBE_ARGS ?? '').split(/\s+/).filter(Boolean),
       ];
     },
     interpret(r) {

@@ -145,6 +145,11 @@ export function buildProgram(): Command {
       'delta block size (default: 2 KiB for files, 64 KiB for block volumes)',
       integer(512, 131072),
     )
+    .addOption(
+      new Option('--ssh-client <client>', "rsync's transport on this side")
+        .choices(['ssh2', 'openssh'])
+        .default('ssh2'),
+    )
     .option('--retries <n>', 'attempts after the first when the link fails', integer(0, 100), 5)
     .option(
       '--io-timeout <seconds>',
@@ -165,6 +170,7 @@ export function buildProgram(): Command {
         blockSize?: number;
         retries: number;
         ioTimeout: number;
+        sshClient: 'ssh2' | 'openssh';
       }) => {
         const log = createLogger('sender');
         let last = 0;
@@ -180,6 +186,7 @@ export function buildProgram(): Command {
           backoffBaseMs: Number(process.env.SCRIBE_BACKOFF_BASE_MS ?? 1000),
           backoffCapMs: 30_000,
           ioTimeoutSeconds: opts.ioTimeout,
+          sshClient: opts.sshClient,
           log,
           keepaliveMs: Number(process.env.SCRIBE_KEEPALIVE_MS ?? 5000),
           onProgress: opts.progress
