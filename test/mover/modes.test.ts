@@ -115,6 +115,38 @@ describe('send --progress', () => {
   });
 });
 
+describe('send --ssh-client openssh', () => {
+  it("carries rsync over OpenSSH's client to the ssh2 receiver, host key still pinned", async () => {
+    const src = await volumeWith('ossh-src', { a: 'via OpenSSH' });
+    const dst = await volumeWith('ossh-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const ok = await runSend({
+        volume: src,
+        to: receiver.address,
+        keys,
+        extraArgs: ['--ssh-client', 'openssh'],
+      });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(await readFile(join(dst, 'a'), 'utf8')).toBe('via OpenSSH');
+      expect(await readFile(join(dst, '.scribe', 'complete.json'), 'utf8')).toContain(
+        ok.summary?.syncId ?? 'missing',
+      );
+      const other = await keygen(join(work, 'ossh-other'));
+      const refused = await runSend({
+        volume: src,
+        to: receiver.address,
+        keys: { ...keys, hostPub: other.hostPub },
+        extraArgs: ['--ssh-client', 'openssh'],
+      });
+      expect(refused.code).toBe(1);
+      expect(refused.summary?.error).toMatch(/host key verification failed .* presented SHA256:/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
 describe('bad input', () => {
   it('names a missing volume and how to fix it', async () => {
     const r = await runMover([

@@ -264,6 +264,7 @@ export function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
 
 export interface SendSummary {
   result: 'succeeded' | 'failed';
+  syncId?: string;
   files: number;
   dataBytes: number;
   wireBytes: number;
