@@ -7,7 +7,7 @@
 //
 // Needs root, iproute2, rsync, OpenSSH (ssh, sshd, ssh-keygen), coreutils.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -23,6 +23,7 @@ import {
   sweepStaleNetns,
   type ExecResult,
   type NetnsPair,
+  runCommand,
 } from '../../test/support/netns.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -110,40 +111,7 @@ function sleep(ms: number): Promise<void> {
 
 /** Run a command in the host namespace, bounded by timeoutMs. */
 function sh(argv: string[], timeoutMs = 60_000, input?: string): Promise<ExecResult> {
-  const [cmd, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd as string, args, {
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    hostChildren.add(child);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killTree(child);
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      hostChildren.delete(child);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      hostChildren.delete(child);
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        timedOut,
-      });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
+  return runCommand(argv, { timeoutMs, input, track: hostChildren });
 }
 
 async function shOk(argv: string[], timeoutMs = 60_000): Promise<string> {

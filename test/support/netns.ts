@@ -122,7 +122,8 @@ let exitHookInstalled = false;
 // ---------------------------------------------------------------------------
 // small process helpers
 
-function run(
+/** Runs argv in its own process group, bounded by timeoutMs, collecting its output. */
+export function runCommand(
   argv: string[],
   opts: {
     timeoutMs?: number;
@@ -183,7 +184,7 @@ function run(
 }
 
 async function runChecked(argv: string[], timeoutMs = 30_000): Promise<string> {
-  const r = await run(argv, { timeoutMs });
+  const r = await runCommand(argv, { timeoutMs });
   if (r.code !== 0 || r.timedOut) {
     throw new Error(
       `${argv.join(' ')} failed (code ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.trim()}`,
@@ -236,7 +237,7 @@ function nsArgv(ns: string, argv: string[], cgroup?: string): string[] {
 }
 
 async function nsPids(ns: string): Promise<number[]> {
-  const r = await run(['ip', 'netns', 'pids', ns], { timeoutMs: 10_000 });
+  const r = await runCommand(['ip', 'netns', 'pids', ns], { timeoutMs: 10_000 });
   if (r.code !== 0) return [];
   return r.stdout
     .split(/\s+/)
@@ -246,7 +247,7 @@ async function nsPids(ns: string): Promise<number[]> {
 }
 
 async function listNetns(): Promise<string[]> {
-  const r = await run(['ip', 'netns', 'list'], { timeoutMs: 10_000 });
+  const r = await runCommand(['ip', 'netns', 'list'], { timeoutMs: 10_000 });
   if (r.code !== 0) return [];
   return r.stdout
     .split('\n')
@@ -285,7 +286,7 @@ async function deleteNetns(ns: string): Promise<void> {
   await killAllIn(ns);
   for (let i = 0; i < 10; i++) {
     if (!(await listNetns()).includes(ns)) return;
-    const r = await run(['ip', 'netns', 'del', ns], { timeoutMs: 10_000 });
+    const r = await runCommand(['ip', 'netns', 'del', ns], { timeoutMs: 10_000 });
     if (r.code === 0) return;
     await sleep(200);
   }
@@ -344,7 +345,7 @@ class PairImpl implements NetnsPair {
   async exec(ns: string, argv: string[], opts: NetnsExecOptions = {}): Promise<ExecResult> {
     if (this.cleaned) throw new Error(`pair ${this.name} already cleaned up`);
     const full = nsArgv(this.resolveNs(ns), argv, opts.cgroup);
-    const r = await run(full, {
+    const r = await runCommand(full, {
       timeoutMs: opts.timeoutMs ?? 60_000,
       input: opts.input,
       cwd: opts.cwd,
@@ -412,7 +413,9 @@ class PairImpl implements NetnsPair {
         [this.dst.ns, this.vethDst],
       ] as const) {
         // Fails harmlessly when there is no root qdisc to delete.
-        await run(['tc', '-n', ns, 'qdisc', 'del', 'dev', dev, 'root'], { timeoutMs: 10_000 });
+        await runCommand(['tc', '-n', ns, 'qdisc', 'del', 'dev', dev, 'root'], {
+          timeoutMs: 10_000,
+        });
       }
     } else {
       await runChecked(['ip', '-n', this.src.ns, 'link', 'set', 'dev', this.vethSrc, 'up']);
@@ -428,13 +431,13 @@ class PairImpl implements NetnsPair {
   async waitOperUp(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const routes = await run(
+      const routes = await runCommand(
         ['ip', '-n', this.src.ns, '-4', 'route', 'show', 'dev', this.vethSrc],
         {
           timeoutMs: 5_000,
         },
       );
-      const state = await run(
+      const state = await runCommand(
         ['ip', '-n', this.src.ns, '-j', 'link', 'show', 'dev', this.vethSrc],
         {
           timeoutMs: 5_000,
@@ -581,13 +584,13 @@ export async function createNetnsPair(
       [dst, vethDst],
     ] as const) {
       // No IPv6: keeps router/neighbour solicitations out of the byte counters.
-      await run(
+      await runCommand(
         ['ip', 'netns', 'exec', end.ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1'],
         {
           timeoutMs: 10_000,
         },
       );
-      await run(
+      await runCommand(
         [
           'ip',
           'netns',
@@ -609,7 +612,7 @@ export async function createNetnsPair(
     await pair.waitOperUp(10_000);
     if (pair.linkDownMode === 'drop') {
       if (pfifoWorks === undefined) {
-        const r = await run(
+        const r = await runCommand(
           ['tc', '-n', srcNs, 'qdisc', 'replace', 'dev', vethSrc, 'root', 'pfifo', 'limit', '0'],
           {
             timeoutMs: 10_000,
@@ -636,13 +639,13 @@ export async function canUseNetns(): Promise<boolean> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return (canUse = false);
   const probe = `${NS_PREFIX}probe-p${process.pid}-${counter++}`;
   try {
-    const r = await run(['ip', 'netns', 'add', probe], { timeoutMs: 10_000 });
+    const r = await runCommand(['ip', 'netns', 'add', probe], { timeoutMs: 10_000 });
     canUse = r.code === 0;
   } catch {
     canUse = false;
   }
   if (canUse)
-    await run(['ip', 'netns', 'del', probe], { timeoutMs: 10_000 }).catch(() => undefined);
+    await runCommand(['ip', 'netns', 'del', probe], { timeoutMs: 10_000 }).catch(() => undefined);
   return canUse;
 }
 
