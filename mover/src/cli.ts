@@ -3,8 +3,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseEndpoint } from './endpoint.ts';
 import { generateKeys, loadKey } from './keys.ts';
 import { createLogger } from './log.ts';
-import { startReceiver } from './receiver.ts';
-import { send } from './sender.ts';
 import { cipherPreference, cryptoPath } from './ssh-transport.ts';
 import { volumeKind } from './volume.ts';
 
@@ -85,6 +83,8 @@ export function buildProgram(): Command {
         const log = createLogger('receiver');
         const kind = await volumeKind(opts.volume);
         await loadKey(opts.hostKey, 'host key');
+        // Each role loads only its own modules: send starts once per sync.
+        const { startReceiver } = await import('./receiver.ts');
         const receiver = await startReceiver({
           volume: opts.volume,
           kind,
@@ -174,6 +174,7 @@ export function buildProgram(): Command {
       }) => {
         const log = createLogger('sender');
         let last = 0;
+        const { send } = await import('./sender.ts');
         const summary = await send({
           volume: opts.volume,
           to: opts.to,

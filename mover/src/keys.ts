@@ -19,6 +19,14 @@ export function fingerprint(key: ParsedKey): string {
 }
 
 export async function loadKey(path: string, what: string): Promise<ParsedKey> {
+  return (await loadKeyFile(path, what)).key;
+}
+
+/** The parsed key and the file's bytes, for callers that hand both to ssh2. */
+export async function loadKeyFile(
+  path: string,
+  what: string,
+): Promise<{ key: ParsedKey; text: Buffer }> {
   let text: Buffer;
   try {
     text = await readFile(path);
@@ -36,7 +44,7 @@ export async function loadKey(path: string, what: string): Promise<ParsedKey> {
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key) throw new Error(`${what} "${path}" holds no key`);
-  return key;
+  return { key, text };
 }
 
 /** Per-replication key pairs: one for the sender (client), one for the receiver (host). */

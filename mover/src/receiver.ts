@@ -10,7 +10,7 @@ import { flushFilesystem, writeMarker } from './completion.ts';
 import type { Endpoint } from './endpoint.ts';
 import { fingerprint } from './keys.ts';
 import type { Logger } from './log.ts';
-import { receiverCommand, stateDirName } from './rsync-args.ts';
+import { receiverCommand, refusedPrefix, stateDirName } from './rsync-args.ts';
 import { cipherPreference } from './ssh-transport.ts';
 import type { VolumeKind } from './volume.ts';
 
@@ -32,9 +32,6 @@ export interface RunningReceiver {
   done: Promise<number>;
   close(code: number): void;
 }
-
-/** Marks the receiver's policy refusals so the sender does not retry them. */
-export const refusedPrefix = 'refused:';
 
 type TransferState = 'running' | 'succeeded' | 'failed';
 

@@ -1,7 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseEndpoint, type Endpoint } from './endpoint.ts';
-import { loadKey } from './keys.ts';
+import { loadKey, loadKeyFile } from './keys.ts';
 import { connect, exec } from './ssh-transport.ts';
 
 /** What the remote-shell bridge tells the sender after rsync is done with it. */
@@ -34,10 +34,11 @@ export async function runRsh(o: RshOptions): Promise<number> {
   const command = o.command.slice(1).join(' ');
   let conn;
   try {
+    const client = await loadKeyFile(o.keyPath, 'the client key');
     conn = await connect({
       to: o.to,
-      clientKey: await loadKey(o.keyPath, 'client key'),
-      clientKeyText: await readFile(o.keyPath),
+      clientKey: client.key,
+      clientKeyText: client.text,
       pinnedHostKey: await loadKey(o.knownHostKeyPath, 'known host key'),
       keepaliveMs: o.keepaliveMs,
     });

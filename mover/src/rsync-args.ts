@@ -1,6 +1,9 @@
 // What the sender asks rsync to do, and what the receiver lets it do. Both
 // sides are pure so the allowlist is tested without a connection.
 
+/** Marks the receiver's policy refusals so the sender does not retry them. */
+export const refusedPrefix = 'refused:';
+
 /** The receiver's reserved directory at the volume root: completion marker, partial files. */
 export const stateDirName = '.scribe';
 

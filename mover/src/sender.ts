@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { backoffDelayMs } from './backoff.ts';
 import { sendBlocks } from './block.ts';
 import { formatEndpoint, type Endpoint } from './endpoint.ts';
-import { loadKey } from './keys.ts';
+import { loadKey, loadKeyFile } from './keys.ts';
 import type { Logger } from './log.ts';
-import { senderArgs, type Compression, type WireCompression } from './rsync-args.ts';
+import { refusedPrefix, senderArgs, type Compression, type WireCompression } from './rsync-args.ts';
 import { compressionPays, estimatedSaving, sampleCompressibility } from './compressibility.ts';
 import {
   describeExit,
@@ -20,7 +20,6 @@ import {
   parseStats,
   type Progress,
 } from './rsync-output.ts';
-import { refusedPrefix } from './receiver.ts';
 import type { RshReport } from './rsh.ts';
 import { connect, cryptoPath, exec, execCollect, type Connection } from './ssh-transport.ts';
 import { volumeKind, type VolumeKind } from './volume.ts';
@@ -79,10 +78,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
   const started = process.hrtime.bigint();
   const syncId = randomUUID();
   const mode = await volumeKind(o.volume);
-  const clientKeyText = await readFile(o.keyPath).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read the client key "${o.keyPath}": ${err.code ?? err.message}`);
-  });
-  const clientKey = await loadKey(o.keyPath, 'client key');
+  const { key: clientKey, text: clientKeyText } = await loadKeyFile(o.keyPath, 'the client key');
   const pinnedHostKey = await loadKey(o.knownHostKeyPath, 'known host key');
   const summary: SendSummary = {
     result: 'failed',
