@@ -174,7 +174,13 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       child.stdout.pipe(channel, { end: false });
       child.stderr.pipe(channel.stderr, { end: false });
       child.stdin.on('error', () => undefined);
-      channel.on('close', () => child.exitCode === null && child.kill('SIGTERM'));
+      // A vanished sender looks to rsync like a dropped SSH link: end of input,
+      // on which it saves the partial file. A signal at once races that.
+      channel.on('close', () => {
+        child.stdin.end();
+        const stop = setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), 10_000);
+        child.once('exit', () => clearTimeout(stop));
+      });
       const [code, signal] = await exited;
       if (active?.child === child) active = undefined;
       const ok = code === 0;

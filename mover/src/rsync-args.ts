@@ -50,7 +50,9 @@ export function senderArgs(o: SenderOptions): string[] {
   }
   args.push(`--block-size=${o.blockSize ?? defaultFileBlockSize}`);
   args.push(`--timeout=${o.ioTimeoutSeconds}`, '--stats');
-  args.push(o.progress ? '--info=progress2,stats2' : '--info=stats2');
+  // Unbuffered: into a pipe, rsync's stdio would hold progress back in 4 KiB lumps.
+  if (o.progress) args.push('--info=progress2,stats2', '--outbuf=N');
+  else args.push('--info=stats2');
   args.push('-e', o.rsh);
   // A trailing slash syncs the directory's contents: no glob, so no
   // "argument list too long" however many entries the root holds.

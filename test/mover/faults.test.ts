@@ -162,7 +162,7 @@ describe('a killed sender', () => {
     const killed = await sendWatching({
       volume: src(),
       to: receiver.address,
-      percent: 40,
+      percent: 1, // the first progress line: rsync updates about once a second
       extra: ['--compress', 'never'],
       onPercent: (pid) => {
         process.kill(-pid, 'SIGKILL');
@@ -204,7 +204,7 @@ describe('a killed receiver', () => {
       const cut = await sendWatching({
         volume: src,
         to: receiver.address,
-        percent: 40,
+        percent: 1, // the first progress line: rsync updates about once a second
         extra: ['--compress', 'never', '--retries', '0'],
         onPercent: () => {
           process.kill(-doomed.pid, 'SIGKILL');
@@ -254,7 +254,7 @@ describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {
     const r = await sendWatching({
       volume: src(),
       to: receiver.address,
-      percent: 30,
+      percent: 1, // the first progress line: rsync updates about once a second
       argvPrefix: ['ip', 'netns', 'exec', pair.src.ns],
       env: { SCRIBE_KEEPALIVE_MS: '1000', SCRIBE_BACKOFF_BASE_MS: '500' },
       extra: ['--compress', 'never', '--io-timeout', '10'],
