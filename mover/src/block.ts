@@ -54,6 +54,10 @@ export async function sendBlocks(
   blockSize = defaultBlockSize,
 ): Promise<BlockResult> {
   const size = await blockVolumeSize(path);
+  // A just-attached device can report 0 bytes for a moment; copying "nothing"
+  // and committing would record a complete sync that is not one, so fail
+  // this attempt (the sender retries).
+  if (size === 0) throw new Error(`source block volume "${path}" reports a size of 0 bytes`);
   const reader = new ByteReader(channel);
   await write(channel, Buffer.from(`${JSON.stringify({ v: 1, size, blockSize })}\n`));
   const hello = JSON.parse(await reader.readLine()) as { ok: boolean; error?: string };

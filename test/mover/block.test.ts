@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { open, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { open, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +52,14 @@ async function device(path: string): Promise<string> {
   // A loop device number reused from an earlier test can serve that test's
   // cached pages; drop them so reads see this image.
   await run('blockdev', ['--flushbufs', dev]);
+  // The kernel can report a new loop device's capacity a moment after
+  // losetup returns (a CI run once saw 0 bytes); wait, bounded, for it.
+  const want = (await stat(path)).size;
+  for (let i = 0; i < 50; i++) {
+    const { stdout: bytes } = await run('blockdev', ['--getsize64', dev]);
+    if (Number(bytes.trim()) === want) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return dev;
 }
 
