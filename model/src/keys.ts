@@ -19,6 +19,7 @@ export const specKeys = {
   syncRequested: `${specPrefix}sync-requested`,
   liveRequiresRwo: `${specPrefix}live-requires-rwo`,
   snapshotsToKeep: `${specPrefix}snapshots-to-keep`,
+  checksumEvery: `${specPrefix}checksum-every`,
 } as const;
 
 export const statusKeys = {
@@ -34,6 +35,8 @@ export const statusKeys = {
   latestSnapshotTime: `${statusPrefix}latest-snapshot-time`,
   missedIntervals: `${statusPrefix}missed-intervals`,
   syncHandled: `${statusPrefix}sync-handled`,
+  syncCount: `${statusPrefix}sync-count`,
+  consecutiveFailures: `${statusPrefix}consecutive-failures`,
 } as const;
 
 /** Keys only a source PVC may carry, and keys only a destination may carry. */
@@ -46,6 +49,7 @@ export const sourceOnlyKeys: readonly string[] = [
   specKeys.paused,
   specKeys.syncRequested,
   specKeys.liveRequiresRwo,
+  specKeys.checksumEvery,
 ];
 export const destinationOnlyKeys: readonly string[] = [specKeys.source, specKeys.snapshotsToKeep];
 

@@ -34,6 +34,8 @@ export interface SourceSpec {
   paused: boolean;
   syncRequested?: string;
   liveRequiresRwo: boolean;
+  /** Every Nth sync compares file contents (rsync --checksum); 0 never. */
+  checksumEvery: number;
 }
 
 export interface DestinationSpec {
@@ -59,6 +61,7 @@ export interface ParsedSpec {
 }
 
 export const defaultSnapshotsToKeep = 3;
+export const defaultChecksumEvery = 10;
 
 const allSpecKeys: readonly string[] = Object.values(specKeys);
 
@@ -160,6 +163,8 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
   const paused = take(specKeys.paused, parseBool) ?? false;
   const syncRequested = take(specKeys.syncRequested, parseTime);
   const liveRequiresRwo = take(specKeys.liveRequiresRwo, parseBool) ?? false;
+  const checksumEvery =
+    take(specKeys.checksumEvery, (v) => parseCount(v, 0, 10000)) ?? defaultChecksumEvery;
   if (problems.length > 0 || !method || !destination || !secret || !destinationVolumeMode) {
     return { enabled: true, problems };
   }
@@ -176,6 +181,7 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
       paused,
       ...(syncRequested !== undefined ? { syncRequested } : {}),
       liveRequiresRwo,
+      checksumEvery,
     },
     problems,
   };
@@ -205,6 +211,7 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
     [specKeys.schedule]: spec.trigger.kind === 'manual' ? 'manual' : spec.trigger.cron,
     [specKeys.paused]: String(spec.paused),
     [specKeys.liveRequiresRwo]: String(spec.liveRequiresRwo),
+    [specKeys.checksumEvery]: String(spec.checksumEvery),
   };
   if (spec.endpoint !== undefined) out[specKeys.endpoint] = spec.endpoint;
   if (spec.syncRequested !== undefined) out[specKeys.syncRequested] = spec.syncRequested;

@@ -19,6 +19,10 @@ export interface ReplicationStatus {
   latestSnapshotTime?: string;
   missedIntervals?: number;
   syncHandled?: string;
+  /** Syncs that completed; every `checksum-every`th is a full checksum pass. */
+  syncCount?: number;
+  /** Failed syncs since the last success; drives the retry backoff. */
+  consecutiveFailures?: number;
 }
 
 type Field = keyof ReplicationStatus;
@@ -47,6 +51,8 @@ const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatu
   latestSnapshotTime: parseTime,
   missedIntervals: parseBig,
   syncHandled: parseTime,
+  syncCount: parseBig,
+  consecutiveFailures: parseBig,
 };
 
 const fieldNames = Object.keys(fields) as Field[];

@@ -40,6 +40,7 @@ describe('the method catalog', () => {
       trigger: { kind: 'manual' as const },
       paused: false,
       liveRequiresRwo: false,
+      checksumEvery: 10,
     };
     expect(isForeignMethod({ ...base, method: 'acme.example.com' })).toBe(true);
     expect(isForeignMethod({ ...base, method: 'snapshot' })).toBe(false);

@@ -21,6 +21,7 @@ const source: SourceSpec = {
   trigger: { kind: 'schedule', cron: '*/15 * * * *' },
   paused: false,
   liveRequiresRwo: false,
+  checksumEvery: 10,
 };
 
 const destination: DestinationSpec = {
