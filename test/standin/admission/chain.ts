@@ -102,9 +102,9 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
           try {
             ns = await deps.namespace(name);
           } catch (e) {
-            throw new ApiError(internalError((e as Error).message));
+            throw new AdmissionError(internalError((e as Error).message));
           }
-          if (!ns) throw new ApiError(notFound('namespaces', name));
+          if (!ns) throw new AdmissionError(notFound('namespaces', name));
           return namespaceLabels(ns);
         })();
         cache.set(name, p);
@@ -125,7 +125,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
       if (!namespaceSelectorMatches(hook, a, stored)) return false;
       return objectSelectorMatches(hook, a);
     } catch (e) {
-      if (e instanceof SelectorError) throw new ApiError(internalError(e.message));
+      if (e instanceof SelectorError) throw new AdmissionError(internalError(e.message));
       throw e;
     }
   }
@@ -142,7 +142,9 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
     if (a.dryRun) {
       if (!hook.sideEffects) throw new CallFailure(hook.name, 'Webhook SideEffects is nil');
       if (hook.sideEffects !== 'None' && hook.sideEffects !== 'NoneOnDryRun') {
-        throw new ApiError(badRequest(`admission webhook "${hook.name}" does not support dry run`));
+        throw new AdmissionError(
+          badRequest(`admission webhook "${hook.name}" does not support dry run`),
+        );
       }
     }
     const version = (hook.admissionReviewVersions ?? []).find((v) => v === 'v1' || v === 'v1beta1');
@@ -198,11 +200,11 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
     try {
       ops = decodePatch(response.patch);
     } catch (e) {
-      throw new ApiError(internalError((e as Error).message));
+      throw new AdmissionError(internalError((e as Error).message));
     }
     if (ops.length === 0) return { response, object, changed: false };
     if (object === null) {
-      throw new ApiError(
+      throw new AdmissionError(
         internalError(
           `admission webhook "${hook.name}" attempted to modify the object, which is not supported for this operation`,
         ),
@@ -216,7 +218,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
       patched = normalize(applyPatch(object, ops));
     } catch (e) {
       const msg = e instanceof PatchError || e instanceof Error ? e.message : String(e);
-      throw new ApiError(internalError(msg));
+      throw new AdmissionError(internalError(msg));
     }
     const changed = !fastJsonPatch._areEquals(object, patched);
     return { response, object: patched, changed };
@@ -329,7 +331,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
               return;
             }
             log('validating', entry, 0, a, started, 'failed', e);
-            errors.push(new ApiError(internalError(e.message)));
+            errors.push(new AdmissionError(internalError(e.message)));
             return;
           }
           log(
@@ -345,7 +347,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
             errors.push(e);
             return;
           }
-          errors.push(new ApiError(internalError((e as Error).message)));
+          errors.push(new AdmissionError(internalError((e as Error).message)));
         }
       }),
     );
