@@ -1,47 +1,9 @@
-// The seam between the stand-in API server and this admission chain, as fixed
-// in docs/architecture.md. Until branch standin-api commits
-// test/standin/api/admission-seam.ts this file carries the same types; after
-// the merge it only re-exports them, so the rest of this folder imports here.
-import type { KubernetesObject, V1Status } from '@kubernetes/client-node';
-
-/** Any Kubernetes object as it travels through the server (JSON shape). */
-export type KubeObject = KubernetesObject & Record<string, unknown>;
-
-export interface AdmissionAttributes {
-  operation: 'CREATE' | 'UPDATE' | 'DELETE';
-  kind: { group: string; version: string; kind: string };
-  resource: { group: string; version: string; resource: string };
-  subResource?: string;
-  /** Absent for a generateName create in the mutating phase. */
-  name?: string;
-  namespace?: string;
-  object: KubeObject | null;
-  oldObject: KubeObject | null;
-  dryRun: boolean;
-  /** CreateOptions | UpdateOptions | DeleteOptions, as the real server sends them. */
-  options: object;
-  userInfo: { username: string; uid?: string; groups: string[] };
-}
-
-export interface AdmissionChain {
-  /** Mutating webhooks in order; returns the (possibly patched) object and warnings. */
-  mutate(a: AdmissionAttributes): Promise<{ object: KubeObject | null; warnings: string[] }>;
-  /** Validating webhooks; resolves with warnings or throws an ApiError carrying a Status. */
-  validate(a: AdmissionAttributes): Promise<{ warnings: string[] }>;
-}
-
-/**
- * An error the server answers with as-is: `status.code` becomes the HTTP
- * status and `status` the body (a v1 Status, kind Status, status Failure).
- */
-export class ApiError extends Error {
-  readonly status: V1Status;
-  constructor(status: V1Status) {
-    super(status.message ?? `request failed with code ${status.code ?? 500}`);
-    this.name = 'ApiError';
-    this.status = status;
-  }
-  get code(): number {
-    return this.status.code ?? 500;
-  }
-}
+// The seam between the stand-in API server and this admission chain
+// (docs/architecture.md), owned by the REST server; re-exported here so the
+// rest of this folder has one place to import it from.
+export {
+  ApiError,
+  type AdmissionAttributes,
+  type AdmissionChain,
+  type KubeObject,
+} from '../api/admission-seam.ts';
