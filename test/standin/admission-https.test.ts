@@ -8,6 +8,7 @@ import type {
   V1ValidatingWebhook,
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AdmissionError,
@@ -89,6 +90,31 @@ const handlers: Record<string, (r: AdmissionReviewRequest) => Answer> = {
   }),
   '/validating-patch': (r) => patch(r, [{ op: 'add', path: '/metadata/labels', value: {} }]),
   '/http-500': () => ({ status: 500, body: 'boom', headers: { 'Content-Type': 'text/plain' } }),
+  '/merge-patch': (r) =>
+    allow(r, {
+      patchType: 'MergePatch',
+      patch: Buffer.from('[{"op":"add","path":"/metadata/labels","value":{}}]').toString('base64'),
+    }),
+  '/empty-patch-type': (r) =>
+    allow(r, { patchType: '', patch: Buffer.from('[]').toString('base64') }),
+  '/gzip': (r) => ({
+    body: gzipSync(JSON.stringify(labelPatch(r, 'zipped').body)),
+    headers: { 'Content-Encoding': 'gzip' },
+  }),
+  '/huge': (r) => allow(r, { warnings: ['x'.repeat(4 * 1024 * 1024)] }),
+  '/v1beta1': (r) =>
+    r.apiVersion === 'admission.k8s.io/v1beta1'
+      ? {
+          body: {
+            response: {
+              allowed: true,
+              patch: Buffer.from(
+                JSON.stringify([{ op: 'add', path: '/metadata/labels', value: { beta: 'yes' } }]),
+              ).toString('base64'),
+            },
+          },
+        }
+      : { status: 400, body: 'expected v1beta1' },
 };
 
 let ca: TestCa;
@@ -649,5 +675,76 @@ describe('order and reinvocation', () => {
       resource: { group: '', version: 'v1', resource: 'persistentvolumes' },
     });
     expect(paths()).toEqual(['/mutate']);
+  });
+});
+
+describe('less common answers', () => {
+  it('a patch on DELETE, where there is no object, is refused', async () => {
+    const c = chain({ mutating: [mutating('m', ['m.example.io', '/label-a'])] });
+    const e = await failure(
+      c.mutate(attrs('0047-mutate-PersistentVolumeClaim-DELETE--pvc-delete-kubectl.json')),
+    );
+    expect(e.status.message).toBe(
+      'Internal error occurred: admission webhook "m.example.io" attempted to modify the object, which is not supported for this operation',
+    );
+  });
+
+  it('a patch type other than JSONPatch is a failed call; an empty one an invalid answer', async () => {
+    const e = await failure(
+      chain({ mutating: [mutating('m', ['m.example.io', '/merge-patch'])] }).mutate(
+        attrs(PVC_CREATE),
+      ),
+    );
+    expect(e.status.message).toBe(
+      'Internal error occurred: failed calling webhook "m.example.io": unsupported patch type "MergePatch"',
+    );
+    const ignored = chain({
+      mutating: [mutating('m', ['m.example.io', '/merge-patch', { failurePolicy: 'Ignore' }])],
+    });
+    await expect(ignored.mutate(attrs(PVC_CREATE))).resolves.toBeTruthy();
+    const e2 = await failure(
+      chain({ mutating: [mutating('m', ['m.example.io', '/empty-patch-type'])] }).mutate(
+        attrs(PVC_CREATE),
+      ),
+    );
+    expect(e2.status.message).toBe(
+      'Internal error occurred: failed calling webhook "m.example.io": received invalid webhook response: webhook returned invalid response.patchType of ""',
+    );
+  });
+
+  it('a gzip-encoded answer is read, as Go reads it after asking for gzip', async () => {
+    const { object } = await chain({ mutating: [mutating('m', ['m.example.io', '/gzip'])] }).mutate(
+      attrs(PVC_CREATE),
+    );
+    expect(object?.metadata?.labels).toEqual({ zipped: 'yes' });
+  });
+
+  it('an answer over the size limit is a failed call', async () => {
+    const e = await failure(
+      chain({ validating: [validating('v', ['v.example.io', '/huge'])] }).validate(
+        attrs(PVC_CREATE),
+      ),
+    );
+    expect(e.status.message).toBe(
+      `Internal error occurred: failed calling webhook "v.example.io": failed to call webhook: Post "https://127.0.0.1:${server.port}/huge?timeout=5s": webhook response larger than 3145728 bytes`,
+    );
+  });
+
+  it('a webhook that lists v1beta1 first gets a v1beta1 review, and its answer is not checked for uid or kind', async () => {
+    const c = chain({
+      mutating: [
+        mutating('m', ['m.example.io', '/v1beta1', { admissionReviewVersions: ['v1beta1', 'v1'] }]),
+      ],
+    });
+    const { object } = await c.mutate(attrs(PVC_CREATE));
+    expect(object?.metadata?.labels).toEqual({ beta: 'yes' });
+    expect(requestsTo('/v1beta1')[0]!.body.apiVersion).toBe('admission.k8s.io/v1beta1');
+    const none = chain({
+      mutating: [mutating('m', ['m.example.io', '/mutate', { admissionReviewVersions: ['v2'] }])],
+    });
+    const e = await failure(none.mutate(attrs(PVC_CREATE)));
+    expect(e.status.message).toBe(
+      'Internal error occurred: failed calling webhook "m.example.io": could not create admission objects: webhook does not accept known AdmissionReview versions (v1, v1beta1)',
+    );
   });
 });

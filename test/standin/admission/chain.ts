@@ -147,13 +147,14 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
         );
       }
     }
-    const version = (hook.admissionReviewVersions ?? []).find((v) => v === 'v1' || v === 'v1beta1');
-    if (version !== 'v1') {
+    // The first version in the webhook's list that the server knows.
+    const version = (hook.admissionReviewVersions ?? []).find(
+      (v): v is 'v1' | 'v1beta1' => v === 'v1' || v === 'v1beta1',
+    );
+    if (!version) {
       throw new CallFailure(
         hook.name,
-        version === 'v1beta1'
-          ? 'could not create admission objects: the stand-in sends AdmissionReview v1 only'
-          : 'could not create admission objects: webhook does not accept known AdmissionReview versions (v1, v1beta1)',
+        'could not create admission objects: webhook does not accept known AdmissionReview versions (v1, v1beta1)',
       );
     }
     let endpoint;
@@ -169,7 +170,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
       }
       throw new CallFailure(hook.name, `failed to call webhook: ${(e as Error).message}`);
     }
-    const review = buildAdmissionReview(a, object);
+    const review = buildAdmissionReview(a, object, undefined, version);
     let answer: unknown;
     try {
       answer = await postReview(
@@ -182,7 +183,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
     }
     let response: VerifiedResponse;
     try {
-      response = verifyAdmissionResponse(review.request.uid, mutating, answer);
+      response = verifyAdmissionResponse(review.request.uid, mutating, answer, version);
     } catch (e) {
       if (e instanceof InvalidResponseError) {
         throw new CallFailure(hook.name, `received invalid webhook response: ${e.message}`);
@@ -264,7 +265,14 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
       if (round === 1 && !reinvokeRound) break;
       for (const entry of hooks) {
         const current: AdmissionAttributes = { ...a, object };
-        if (!(await shouldCall(entry.webhook, current, labelsOf))) continue;
+        let matches: boolean;
+        try {
+          matches = await shouldCall(entry.webhook, current, labelsOf);
+        } catch (e) {
+          if (e instanceof ApiError) throw new AdmissionError(e.status, dedupe(warnings));
+          throw e;
+        }
+        if (!matches) continue;
         // A webhook not called in the first round is never called for the first time in the second.
         if (round === 1 && !toReinvoke.has(entry.uid)) continue;
         const started = Date.now();

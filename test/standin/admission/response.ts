@@ -1,5 +1,6 @@
 // The webhook's answer checked the way kube-apiserver v1.24 checks an
-// AdmissionReview v1 response (webhook/request/admissionreview.go): a
+// AdmissionReview v1 response (v1beta1 answers, for webhooks that list it
+// first, go unchecked as they did then) (webhook/request/admissionreview.go): a
 // response must be present, echo the request uid, be an
 // admission.k8s.io/v1 AdmissionReview, and carry patch and patchType
 // together, from a mutating webhook only. Any failure is an "invalid webhook
@@ -54,13 +55,15 @@ export function verifyAdmissionResponse(
   uid: string,
   mutating: boolean,
   body: unknown,
+  version: 'v1' | 'v1beta1' = 'v1',
 ): VerifiedResponse {
-  if (!isObj(body)) throw typeError('', 'v1.AdmissionReview', body);
+  if (!isObj(body)) throw typeError('', `${version}.AdmissionReview`, body);
   const response = body.response;
   if (response === undefined || response === null) {
     throw new InvalidResponseError('webhook response was absent');
   }
-  if (!isObj(response)) throw typeError('response', 'v1.AdmissionResponse', response);
+  if (!isObj(response)) throw typeError('response', `${version}.AdmissionResponse`, response);
+  if (version === 'v1beta1') return verifyV1beta1(mutating, response);
   const gotUid = typeof response.uid === 'string' ? response.uid : '';
   if (gotUid !== uid) {
     throw new InvalidResponseError(`expected response.uid="${uid}", got "${gotUid}"`);
@@ -92,6 +95,11 @@ export function verifyAdmissionResponse(
     if (!hasPatch && hasPatchType) {
       throw new InvalidResponseError('webhook returned response.patchType but not response.patch');
     }
+    if (hasPatchType && !patchType) {
+      throw new InvalidResponseError(
+        `webhook returned invalid response.patchType of ${JSON.stringify(patchType ?? '')}`,
+      );
+    }
   } else {
     if (hasPatch)
       throw new InvalidResponseError('validating webhook may not return response.patch');
@@ -99,13 +107,29 @@ export function verifyAdmissionResponse(
       throw new InvalidResponseError('validating webhook may not return response.patchType');
     }
   }
+  return result(response, mutating && hasPatch ? patch : undefined, patchType ?? '');
+}
+
+/** v1beta1 answers were never checked for uid, kind or patchType; a patch is taken as JSONPatch. */
+function verifyV1beta1(mutating: boolean, response: Obj): VerifiedResponse {
+  if (response.allowed !== undefined && typeof response.allowed !== 'boolean') {
+    throw typeError('response.allowed', 'bool', response.allowed);
+  }
+  const patch =
+    mutating && typeof response.patch === 'string' && response.patch !== ''
+      ? decodeBase64('response.patch', response.patch)
+      : undefined;
+  return result(response, patch && patch.length > 0 ? patch : undefined, 'JSONPatch');
+}
+
+function result(response: Obj, patch: Buffer | undefined, patchType: string): VerifiedResponse {
   const warnings = Array.isArray(response.warnings)
     ? response.warnings.filter((w): w is string => typeof w === 'string')
     : [];
   const out: VerifiedResponse = { allowed: response.allowed === true, warnings };
-  if (mutating && hasPatch) {
+  if (patch) {
     out.patch = patch;
-    out.patchType = patchType ?? '';
+    out.patchType = patchType;
   }
   if (isObj(response.status)) out.result = response.status as WebhookResult;
   if (isObj(response.auditAnnotations)) {

@@ -36,7 +36,7 @@ export interface AdmissionRequest {
 
 export interface AdmissionReviewRequest {
   kind: 'AdmissionReview';
-  apiVersion: 'admission.k8s.io/v1';
+  apiVersion: 'admission.k8s.io/v1' | 'admission.k8s.io/v1beta1';
   request: AdmissionRequest;
 }
 
@@ -57,12 +57,14 @@ function userInfo(u: AdmissionAttributes['userInfo'] & { extra?: UserInfo['extra
 /**
  * The review for one webhook call. `object` is the object as it stands at
  * this point of the chain (earlier mutating webhooks may have patched it);
- * every call gets a fresh uid, which the response must echo.
+ * every call gets a fresh uid, which the response must echo. v1beta1's
+ * request has the same fields; only the apiVersion differs.
  */
 export function buildAdmissionReview(
   a: AdmissionAttributes,
   object: KubeObject | null = a.object,
   uid: string = randomUUID(),
+  version: 'v1' | 'v1beta1' = 'v1',
 ): AdmissionReviewRequest {
   const request = { uid, kind: gvk(a.kind), resource: gvr(a.resource) } as AdmissionRequest;
   if (a.subResource) request.subResource = a.subResource;
@@ -77,7 +79,7 @@ export function buildAdmissionReview(
   request.oldObject = a.oldObject ?? null;
   request.dryRun = a.dryRun;
   request.options = a.options ?? null;
-  return { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request };
+  return { kind: 'AdmissionReview', apiVersion: `admission.k8s.io/${version}`, request };
 }
 
 // The operation options the real server hands to admission, in Go field
