@@ -478,6 +478,15 @@ describe('JSON Patch as evanphx/json-patch v4 applies it', () => {
       'testing value /c failed: test failed',
     );
     expect(err([{ op: 'frobnicate', path: '/c' }])).toBe('Unexpected kind: frobnicate');
+    expect(() => decodePatch(Buffer.from('oops'))).toThrow(
+      "invalid character 'o' looking for beginning of value",
+    );
+    expect(() => decodePatch(Buffer.from('not json'))).toThrow(
+      "invalid character 'o' in literal null (expecting 'u')",
+    );
+    expect(() => decodePatch(Buffer.from('{"op":"add"}'))).toThrow(
+      'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+    );
     expect(applyPatch(doc, [{ op: 'replace', path: '/new', value: 1 }])).toMatchObject({ new: 1 });
     expect(applyPatch(doc, [{ op: 'add', path: '/a/b/-1', value: 9 }])).toMatchObject({
       a: { b: [1, 2, 9] },

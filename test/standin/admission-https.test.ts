@@ -101,6 +101,7 @@ const handlers: Record<string, (r: AdmissionReviewRequest) => Answer> = {
     body: gzipSync(JSON.stringify(labelPatch(r, 'zipped').body)),
     headers: { 'Content-Encoding': 'gzip' },
   }),
+  '/not-json': () => ({ body: 'ok' }),
   '/huge': (r) => allow(r, { warnings: ['x'.repeat(4 * 1024 * 1024)] }),
   '/v1beta1': (r) =>
     r.apiVersion === 'admission.k8s.io/v1beta1'
@@ -745,6 +746,68 @@ describe('less common answers', () => {
     const e = await failure(none.mutate(attrs(PVC_CREATE)));
     expect(e.status.message).toBe(
       'Internal error occurred: failed calling webhook "m.example.io": could not create admission objects: webhook does not accept known AdmissionReview versions (v1, v1beta1)',
+    );
+  });
+});
+
+describe('selection against the store', () => {
+  it('every namespace carries kubernetes.io/metadata.name, even when the stored object lacks it', async () => {
+    const c = chain({
+      mutating: [
+        mutating('m', [
+          'm.example.io',
+          '/mutate',
+          {
+            namespaceSelector: {
+              matchExpressions: [
+                { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['scribe-errors'] },
+              ],
+            },
+          },
+        ]),
+      ],
+    });
+    expect(namespaces['scribe-errors']!.metadata!.labels).toBeUndefined();
+    const a = attrs(PVC_CREATE);
+    await c.mutate(a);
+    expect(server.requests).toHaveLength(0);
+    await c.mutate({ ...a, namespace: 'scribe-errors' });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('objectSelector is judged on the object as earlier webhooks left it', async () => {
+    const c = chain({
+      mutating: [
+        mutating(
+          'm',
+          ['labeller.example.io', '/label-a'],
+          ['selective.example.io', '/mutate', { objectSelector: { matchLabels: { a: 'yes' } } }],
+        ),
+      ],
+    });
+    await c.mutate(attrs(PVC_CREATE));
+    expect(server.requests.map((r) => r.url.split('?')[0])).toEqual(['/label-a', '/mutate']);
+  });
+
+  it('matchConditions do not exist in v1.24: a webhook carrying them is called regardless', async () => {
+    const c = chain({
+      validating: [
+        validating('v', [
+          'v.example.io',
+          '/validate',
+          { matchConditions: [{ name: 'never', expression: 'false' }] },
+        ]),
+      ],
+    });
+    await c.validate(attrs(PVC_CREATE));
+    expect(requestsTo('/validate')).toHaveLength(1);
+  });
+
+  it('a 200 answer that is not JSON is a failed call in client-go words', async () => {
+    const c = chain({ validating: [validating('v', ['v.example.io', '/not-json'])] });
+    const e = await failure(c.validate(attrs(PVC_CREATE)));
+    expect(e.status.message).toBe(
+      `Internal error occurred: failed calling webhook "v.example.io": failed to call webhook: couldn't get version/kind; json parse error: invalid character 'o' looking for beginning of value`,
     );
   });
 });

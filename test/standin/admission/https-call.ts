@@ -18,6 +18,7 @@ import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { AdmissionregistrationV1WebhookClientConfig } from '@kubernetes/client-node';
+import { goJsonSyntaxError } from './go-json.ts';
 
 /** Go's http client has no cap; the stand-in refuses answers larger than the server's request limit. */
 export const MAX_RESPONSE_BYTES = 3 * 1024 * 1024;
@@ -276,18 +277,8 @@ function httpStatusError(code: number, body: Buffer, contentType: string): strin
 
 /** Go's json decoder complaint for a body that is not JSON, as client-go reports it. */
 function undecodable(body: Buffer): string {
-  const text = body.toString('utf8');
-  try {
-    JSON.parse(text);
-    return 'json: cannot decode the response';
-  } catch {
-    const first = text.trimStart()[0];
-    const reason =
-      first === undefined
-        ? 'unexpected end of JSON input'
-        : `invalid character '${first}' looking for beginning of value`;
-    return `couldn't get version/kind; json parse error: ${reason}`;
-  }
+  const reason = goJsonSyntaxError(body.toString('utf8')) ?? 'unexpected end of JSON input';
+  return `couldn't get version/kind; json parse error: ${reason}`;
 }
 
 /**

@@ -6,6 +6,7 @@
 // indices may be negative (counted from the end), the root path "" is not
 // addressable. Value comparison and cloning come from fast-json-patch.
 import fastJsonPatch from 'fast-json-patch';
+import { goJsonSyntaxError } from './go-json.ts';
 
 const { _areEquals: deepEqual, deepClone } = fastJsonPatch;
 
@@ -32,12 +33,10 @@ export interface PatchOperation {
 
 /** Decodes patch bytes the way json.Unmarshal into []Operation would, or throws its complaint. */
 export function decodePatch(bytes: Buffer): PatchOperation[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new PatchError('invalid character in JSON patch: not valid JSON');
-  }
+  const text = bytes.toString('utf8');
+  const syntax = goJsonSyntaxError(text);
+  if (syntax) throw new PatchError(syntax);
+  const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed)) {
     throw new PatchError('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   }
