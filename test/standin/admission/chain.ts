@@ -17,9 +17,8 @@ import type {
   V1Namespace,
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import fastJsonPatch from 'fast-json-patch';
-import { postReview, webhookEndpoint, CallError, type ResolveService } from './https-call.ts';
-import { applyPatch, decodePatch, PatchError } from './json-patch.ts';
+import { callWebhook, CallFailure, type CallOutcome } from './call-webhook.ts';
+import type { ResolveService } from './https-call.ts';
 import { SelectorError, type Labels } from './label-selector.ts';
 import {
   isWebhookConfigurationResource,
@@ -29,16 +28,9 @@ import {
   objectSelectorMatches,
   rulesMatch,
 } from './match.ts';
-import { buildAdmissionReview } from './review.ts';
-import {
-  InvalidResponseError,
-  UndecodableResponseError,
-  verifyAdmissionResponse,
-  type VerifiedResponse,
-} from './response.ts';
 import type { AdmissionAttributes, AdmissionChain, KubeObject } from './seam.ts';
 import { ApiError } from './seam.ts';
-import { AdmissionError, badRequest, denial, internalError, notFound } from './status.ts';
+import { AdmissionError, internalError, notFound } from './status.ts';
 import { orderMutating, orderValidating, type AnyWebhook, type WebhookEntry } from './webhooks.ts';
 
 /** What the chain needs from the API server it sits in. */
@@ -74,22 +66,15 @@ export interface AdmissionLogEntry {
   error?: string;
 }
 
-/** webhookutil.ErrCallingWebhook: the only failure failurePolicy Ignore forgives. */
-class CallFailure extends Error {
-  constructor(webhookName: string, reason: string) {
-    super(`failed calling webhook "${webhookName}": ${reason}`);
-    this.name = 'CallFailure';
-  }
-}
-
-type Outcome = { response: VerifiedResponse; object: KubeObject | null; changed: boolean };
-
 function dedupe(warnings: string[]): string[] {
   return [...new Set(warnings)];
 }
 
 export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
-  const normalize = deps.normalize ?? ((o: KubeObject) => o);
+  const env = {
+    resolveService: deps.resolveService,
+    normalize: deps.normalize ?? ((o: KubeObject) => o),
+  };
 
   /** Looks a namespace's labels up once per phase; a missing one is the 404 the real server gives. */
   function namespaceLookup(): (name: string) => Promise<Labels> {
@@ -128,101 +113,6 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
       if (e instanceof SelectorError) throw new AdmissionError(internalError(e.message));
       throw e;
     }
-  }
-
-  /** One webhook call; throws CallFailure, AdmissionError (denial) or ApiError. */
-  async function call(
-    entry: WebhookEntry,
-    mutating: boolean,
-    a: AdmissionAttributes,
-    object: KubeObject | null,
-    warnings: string[],
-  ): Promise<Outcome> {
-    const hook = entry.webhook;
-    if (a.dryRun) {
-      if (!hook.sideEffects) throw new CallFailure(hook.name, 'Webhook SideEffects is nil');
-      if (hook.sideEffects !== 'None' && hook.sideEffects !== 'NoneOnDryRun') {
-        throw new AdmissionError(
-          badRequest(`admission webhook "${hook.name}" does not support dry run`),
-        );
-      }
-    }
-    // The first version in the webhook's list that the server knows.
-    const version = (hook.admissionReviewVersions ?? []).find(
-      (v): v is 'v1' | 'v1beta1' => v === 'v1' || v === 'v1beta1',
-    );
-    if (!version) {
-      throw new CallFailure(
-        hook.name,
-        'could not create admission objects: webhook does not accept known AdmissionReview versions (v1, v1beta1)',
-      );
-    }
-    let endpoint;
-    try {
-      endpoint = await webhookEndpoint(
-        hook.clientConfig,
-        entry.timeoutSeconds,
-        deps.resolveService,
-      );
-    } catch (e) {
-      if (e instanceof CallError && e.clientConfig) {
-        throw new CallFailure(hook.name, `could not get REST client: ${e.message}`);
-      }
-      throw new CallFailure(hook.name, `failed to call webhook: ${(e as Error).message}`);
-    }
-    const review = buildAdmissionReview(a, object, undefined, version);
-    let answer: unknown;
-    try {
-      answer = await postReview(
-        endpoint,
-        Buffer.from(JSON.stringify(review)),
-        entry.timeoutSeconds,
-      );
-    } catch (e) {
-      throw new CallFailure(hook.name, `failed to call webhook: ${(e as Error).message}`);
-    }
-    let response: VerifiedResponse;
-    try {
-      response = verifyAdmissionResponse(review.request.uid, mutating, answer, version);
-    } catch (e) {
-      if (e instanceof InvalidResponseError) {
-        throw new CallFailure(hook.name, `received invalid webhook response: ${e.message}`);
-      }
-      if (e instanceof UndecodableResponseError) {
-        throw new CallFailure(hook.name, `failed to call webhook: ${e.message}`);
-      }
-      throw e;
-    }
-    warnings.push(...response.warnings);
-    if (!response.allowed) throw new AdmissionError(denial(hook.name, response.result));
-    if (!mutating || !response.patch) return { response, object, changed: false };
-
-    let ops;
-    try {
-      ops = decodePatch(response.patch);
-    } catch (e) {
-      throw new AdmissionError(internalError((e as Error).message));
-    }
-    if (ops.length === 0) return { response, object, changed: false };
-    if (object === null) {
-      throw new AdmissionError(
-        internalError(
-          `admission webhook "${hook.name}" attempted to modify the object, which is not supported for this operation`,
-        ),
-      );
-    }
-    if (response.patchType !== 'JSONPatch') {
-      throw new CallFailure(hook.name, `unsupported patch type "${response.patchType}"`);
-    }
-    let patched: KubeObject;
-    try {
-      patched = normalize(applyPatch(object, ops));
-    } catch (e) {
-      const msg = e instanceof PatchError || e instanceof Error ? e.message : String(e);
-      throw new AdmissionError(internalError(msg));
-    }
-    const changed = !fastJsonPatch._areEquals(object, patched);
-    return { response, object: patched, changed };
   }
 
   function log(
@@ -276,10 +166,10 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
         // A webhook not called in the first round is never called for the first time in the second.
         if (round === 1 && !toReinvoke.has(entry.uid)) continue;
         const started = Date.now();
-        let outcome: Outcome | undefined;
+        let outcome: CallOutcome | undefined;
         let failure: unknown;
         try {
-          outcome = await call(entry, true, current, object, warnings);
+          outcome = await callWebhook(entry, true, current, object, warnings, env);
         } catch (e) {
           failure = e;
         }
@@ -330,7 +220,7 @@ export function createAdmissionChain(deps: AdmissionDeps): AdmissionChain {
       relevant.map(async (entry) => {
         const started = Date.now();
         try {
-          await call(entry, false, a, a.object, warnings);
+          await callWebhook(entry, false, a, a.object, warnings, env);
           log('validating', entry, 0, a, started, 'allowed');
         } catch (e) {
           if (e instanceof CallFailure) {
