@@ -444,7 +444,8 @@ describe('unreachable, slow and untrusted webhooks', () => {
     const e = await failure(c.validate(attrs(PVC_CREATE)));
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(950);
-    expect(took).toBeLessThan(2500);
+    // Well before the webhook's own answer at 3 s: the chain gave up, it was not answered.
+    expect(took).toBeLessThan(2900);
     expect(requestsTo('/slow')[0]!.url).toBe('/slow?timeout=1s');
     expect(e.status.message).toBe(
       `Internal error occurred: failed calling webhook "slow.example.io": failed to call webhook: Post "https://127.0.0.1:${server.port}/slow?timeout=1s": context deadline exceeded`,
