@@ -368,6 +368,17 @@ describe('the webhook answer, checked as the real server checks it', () => {
     expect(ok).toMatchObject({ allowed: true, patchType: 'JSONPatch', warnings: ['w1'] });
   });
 
+  it('a patch that is not standard base64 cannot be decoded at all', () => {
+    const body = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid, allowed: true, patchType: 'JSONPatch', patch: 'W3t9XQ!=' },
+    };
+    expect(() => verifyAdmissionResponse(uid, true, body)).toThrow(
+      'illegal base64 data at input byte 6',
+    );
+  });
+
   it('a missing allowed is a denial, as Go decodes false', () => {
     const v = verifyAdmissionResponse(uid, false, {
       apiVersion: 'admission.k8s.io/v1',

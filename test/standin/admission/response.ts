@@ -35,7 +35,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Go decodes []byte from standard, padded base64 and rejects anything else. */
-function decodeBase64(field: string, s: string): Buffer {
+function decodeBase64(s: string): Buffer {
   const bad = s.search(/[^A-Za-z0-9+/=]/);
   if (bad >= 0 || s.length % 4 !== 0 || /=[^=]/.test(s)) {
     const at = bad >= 0 ? bad : Math.max(0, s.length - (s.length % 4));
@@ -83,7 +83,7 @@ export function verifyAdmissionResponse(
   }
   const patch =
     typeof response.patch === 'string' && response.patch !== ''
-      ? decodeBase64('response.patch', response.patch)
+      ? decodeBase64(response.patch)
       : undefined;
   const patchType = typeof response.patchType === 'string' ? response.patchType : undefined;
   const hasPatch = patch !== undefined && patch.length > 0;
@@ -117,7 +117,7 @@ function verifyV1beta1(mutating: boolean, response: Obj): VerifiedResponse {
   }
   const patch =
     mutating && typeof response.patch === 'string' && response.patch !== ''
-      ? decodeBase64('response.patch', response.patch)
+      ? decodeBase64(response.patch)
       : undefined;
   return result(response, patch && patch.length > 0 ? patch : undefined, 'JSONPatch');
 }
