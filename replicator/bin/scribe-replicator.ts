@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 module.enableCompileCache?.();
 
 const usage = `Usage: scribe-replicator [--kubeconfig FILE] [--context NAME] [--namespace NS]
-  [--interval SECONDS] [--service-type ClusterIP|LoadBalancer|NodePort] [--image IMAGE]
+  [--interval SECONDS] [--image IMAGE]
   [--metrics-port PORT] [--identity NAME]`;
 
 async function main(): Promise<void> {
@@ -20,7 +20,6 @@ async function main(): Promise<void> {
       context: { type: 'string' },
       namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'scribe-system' },
       interval: { type: 'string', default: '5' },
-      'service-type': { type: 'string', default: 'ClusterIP' },
       image: { type: 'string' },
       'metrics-port': { type: 'string', default: '9090' },
       identity: { type: 'string', default: process.env.POD_NAME ?? hostname() },
@@ -31,12 +30,6 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return;
-  }
-  const serviceType = values['service-type'];
-  if (serviceType !== 'ClusterIP' && serviceType !== 'LoadBalancer' && serviceType !== 'NodePort') {
-    throw new Error(
-      `--service-type must be ClusterIP, LoadBalancer or NodePort, not "${serviceType}"`,
-    );
   }
   const interval = Number(values.interval);
   if (!(interval >= 0.1)) throw new Error(`--interval must be a number of seconds ≥ 0.1`);
@@ -72,7 +65,6 @@ async function main(): Promise<void> {
       identity: values.identity,
       intervalMs: interval * 1000,
       leaseSeconds: 15,
-      serviceType,
       image: values.image,
       copyTimeoutSeconds: Number(values['copy-timeout']),
     },

@@ -15,7 +15,6 @@ export interface DestinationContext {
   recorder: Recorder;
   now: () => Date;
   image?: string;
-  serviceType: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
   snapshotClass?: string;
 }
 
@@ -29,7 +28,7 @@ export async function reconcileDestination(
   const selector = `${pvcLabel}=${name}`;
   const status = parseStatus(pvc.metadata?.annotations);
 
-  const svc = endpointService(pvc, c.serviceType);
+  const svc = endpointService(pvc, spec.serviceType);
   if (!(await c.kube.get<V1Service>('v1', 'Service', ns, svc.metadata!.name!))) {
     await c.kube.create(svc);
   }

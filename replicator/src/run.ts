@@ -20,7 +20,6 @@ export interface ReplicatorOptions {
   identity: string;
   intervalMs: number;
   leaseSeconds: number;
-  serviceType: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
   image?: string;
   copyTimeoutSeconds: number;
   now?: () => Date;
@@ -73,7 +72,7 @@ export async function reconcileAll(o: ReplicatorOptions): Promise<number> {
         );
       } else {
         await reconcileDestination(
-          { kube: o.kube, recorder, now, image: o.image, serviceType: o.serviceType },
+          { kube: o.kube, recorder, now, image: o.image },
           pvc,
           parsed.spec,
         );
