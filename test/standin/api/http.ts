@@ -220,7 +220,9 @@ function decodeDeleteOptions(body: string, q: URLSearchParams): V1DeleteOptions 
 /** Built-in kinds' lists carry items without kind/apiVersion; custom resources keep them. */
 function listItem(rt: ResourceType, o: KubeObject): KubeObject {
   if (rt.group === 'snapshot.storage.k8s.io') return o;
-  const { kind: _k, apiVersion: _a, ...rest } = o;
+  const rest: Record<string, unknown> = { ...o };
+  delete rest.kind;
+  delete rest.apiVersion;
   return rest as KubeObject;
 }
 

@@ -251,10 +251,10 @@ export function updateManagedFields(
         e.apiVersion === ctx.apiVersion &&
         (e.subresource ?? '') === (ctx.subresource ?? ''),
     );
-    if (i >= 0) {
-      const merged = [...entryPaths(entries[i]!), ...changed];
-      entries[i] = { ...entry(ctx, 'Update', merged) };
-    } else entries.push(entry(ctx, 'Update', changed));
+    // The writer's entry moves to the end, as the server lists the latest writer last.
+    const previous = i >= 0 ? entryPaths(entries[i]!) : [];
+    if (i >= 0) entries.splice(i, 1);
+    entries.push(entry(ctx, 'Update', [...previous, ...changed]));
   }
   entries = prune(entries, newObj);
   return entries;

@@ -276,8 +276,9 @@ export class Registry {
     }
     (meta as Record<string, unknown>).creationTimestamp = null;
     applySchemeDefaults(rt, obj);
-    admitCreate(rt, obj);
+    // Field ownership is recorded from the request as decoded, before admission plugins add to it.
     meta.managedFields = managedFields ?? updateManagedFields(null, obj, this.managerOf(ctx, rt));
+    admitCreate(rt, obj);
     const options = createOptions(ctx);
     const mutating = this.attrs(rt, 'CREATE', ns, meta.name, canonical(obj), null, ctx, options);
     const mutated = await this.chain.mutate(mutating);
