@@ -55,6 +55,7 @@ function defaultPodSpec(spec: V1PodSpec): void {
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.securityContext ??= {};
   spec.schedulerName ??= 'default-scheduler';
+  spec.enableServiceLinks ??= true;
   for (const v of spec.volumes ?? []) {
     if (v.secret) v.secret.defaultMode ??= 420;
     if (v.configMap) v.configMap.defaultMode ??= 420;
@@ -131,7 +132,6 @@ function admitNewPod(pod: V1Pod, random?: () => number): void {
   }
   spec.tolerations = tolerations;
   spec.priority ??= 0;
-  spec.enableServiceLinks ??= true;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
 }
 

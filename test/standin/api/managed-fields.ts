@@ -7,7 +7,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import type { KubeObject } from './admission-seam.ts';
-import { MAP_FIELDS, PRIMITIVE_SETS, isPlainObject, mergeKeyFor } from './merge-keys.ts';
+import {
+  MAP_FIELDS,
+  POINTER_FIELDS,
+  PRIMITIVE_SETS,
+  isPlainObject,
+  mergeKeyFor,
+} from './merge-keys.ts';
 
 export type FieldPath = string[];
 
@@ -66,12 +72,13 @@ function walkValue(
   if (isPlainObject(v)) {
     if (Object.keys(v).length === 0) out.push(p);
     else {
-      if (dots && MAP_FIELDS.has(k)) out.push([...p, '.']);
+      if (dots && (MAP_FIELDS.has(k) || POINTER_FIELDS.has(k))) out.push([...p, '.']);
       walk(v, p, out, dots);
     }
   } else if (Array.isArray(v)) {
     const key = mergeKeyFor(k, v);
     if (key && v.every((i) => isPlainObject(i) && i[key] !== undefined)) {
+      if (dots && POINTER_FIELDS.has(k)) out.push([...p, '.']);
       for (const item of v as Record<string, unknown>[]) {
         const ip = [...p, keyElement(key, item)];
         if (dots) out.push([...ip, '.']);

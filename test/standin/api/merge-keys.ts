@@ -38,6 +38,51 @@ export const MAP_FIELDS = new Set([
   'volumeAttributes',
 ]);
 
+/**
+ * Optional (pointer) structs and lists: their managed-fields entries carry a
+ * "." of their own, as structured-merge-diff records their presence.
+ */
+export const POINTER_FIELDS = new Set([
+  'initContainers',
+  'ephemeralContainers',
+  'volumes',
+  'volumeMounts',
+  'volumeDevices',
+  'env',
+  'ports',
+  'imagePullSecrets',
+  'ownerReferences',
+  'tolerations',
+  'persistentVolumeClaim',
+  'secret',
+  'configMap',
+  'emptyDir',
+  'hostPath',
+  'projected',
+  'downwardAPI',
+  'csi',
+  'ephemeral',
+  'securityContext',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+  'httpGet',
+  'exec',
+  'tcpSocket',
+  'selector',
+  'dataSource',
+  'dataSourceRef',
+  'claimRef',
+  'rollingUpdate',
+  'affinity',
+  'dnsConfig',
+  'valueFrom',
+  'secretKeyRef',
+  'configMapKeyRef',
+  'fieldRef',
+]);
+
 /** The merge key of list `field`, or undefined for an atomic list. */
 export function mergeKeyFor(field: string, ...lists: unknown[][]): string | undefined {
   if (field === 'ports') {

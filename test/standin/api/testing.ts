@@ -51,6 +51,7 @@ export function call(
   if (body !== undefined) {
     data = typeof body === 'string' ? body : JSON.stringify(body);
     h['Content-Type'] ??= 'application/json';
+    h['Content-Length'] = String(Buffer.byteLength(data));
   }
   return new Promise((resolve, reject) => {
     const req = httpsRequest(u, { method, headers: h, ca: c.caPem }, (res) => {
