@@ -391,19 +391,7 @@ describe('writes', () => {
       metadata: { name: 'late' },
     });
     expect(refused.status).toBe(403);
-    // The PVC keeps its protection finalizer until a controller removes it.
-    await server.settled();
-    const claim = (
-      await call(admin, 'GET', '/api/v1/namespaces/doomed/persistentvolumeclaims/claim')
-    ).json() as Obj;
-    expect(claim.metadata.deletionTimestamp).toBeDefined();
-    await call(
-      admin,
-      'PATCH',
-      '/api/v1/namespaces/doomed/persistentvolumeclaims/claim',
-      { metadata: { finalizers: null } },
-      MERGE,
-    );
+    // The claim's protection finalizer goes (no pod uses it), then the namespace.
     await server.settled();
     expect((await call(admin, 'GET', '/api/v1/namespaces/doomed')).status).toBe(404);
     expect((await call(admin, 'GET', '/api/v1/namespaces/doomed/configmaps/x')).status).toBe(404);
@@ -512,6 +500,33 @@ describe('writes', () => {
     expect(cs.map((c) => `${c.name}=${c.image}`)).toEqual(['a=a:2']);
     expect(cs[0]!.volumeMounts.map((m) => m.mountPath)).toEqual(['/v', '/w']);
     expect(o.metadata.generation).toBe(2);
+  });
+});
+
+describe('storage protection', () => {
+  it('a deleted claim stays while a scheduled pod mounts it, and goes once the pod is gone', async () => {
+    await create(PVCS, pvc('used'));
+    const pods = `/api/v1/namespaces/${NS}/pods`;
+    await create(pods, {
+      metadata: { name: 'user' },
+      spec: {
+        nodeName: 'node-a',
+        containers: [{ name: 'c', image: 'busybox' }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'used' } }],
+      },
+    });
+    await call(admin, 'DELETE', `${PVCS}/used`);
+    await server.settled();
+    const held = (await call(admin, 'GET', `${PVCS}/used`)).json() as Obj;
+    expect(held.metadata.finalizers).toEqual(['kubernetes.io/pvc-protection']);
+    // A scheduled pod is deleted gracefully: marked first, removed by the kubelet's grace-0 delete.
+    const marked = await call(admin, 'DELETE', `${pods}/user`);
+    expect((marked.json() as Obj).metadata.deletionTimestamp).toBeDefined();
+    expect((await call(admin, 'GET', `${pods}/user`)).status).toBe(200);
+    await call(admin, 'DELETE', `${pods}/user`, { gracePeriodSeconds: 0 });
+    await server.settled();
+    expect((await call(admin, 'GET', `${pods}/user`)).status).toBe(404);
+    expect((await call(admin, 'GET', `${PVCS}/used`)).status).toBe(404);
   });
 });
 

@@ -24,6 +24,8 @@ import {
   dependentsOf,
   ownerVerdict,
   propagationFinalizer,
+  removableProtection,
+  PVC_PROTECTION,
   type Located,
   type Propagation,
 } from './gc.ts';
@@ -73,6 +75,14 @@ export interface WriteResult {
 
 const CONTROLLER_USER: UserInfo = {
   username: 'system:serviceaccount:kube-system:generic-garbage-collector',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+};
+const PVC_PROTECTION_CONTROLLER: UserInfo = {
+  username: 'system:serviceaccount:kube-system:pvc-protection-controller',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+};
+const PV_PROTECTION_CONTROLLER: UserInfo = {
+  username: 'system:serviceaccount:kube-system:pv-protection-controller',
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 const NAMESPACE_CONTROLLER: UserInfo = {
@@ -155,6 +165,8 @@ export class Registry {
   private gcScheduled = false;
   private gcRunning: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Run the pvc- and pv-protection controllers' finalizer removal (kube-controller-manager's job). */
+  protectionControllers = true;
 
   constructor(store: Store, chain: AdmissionChain) {
     this.store = store;
@@ -167,11 +179,13 @@ export class Registry {
 
   /** Resolves once pending garbage collection has run (tests use it to wait deterministically). */
   async settled(): Promise<void> {
-    for (let i = 0; i < 50 && (this.gcScheduled || i === 0); i++) {
-      await this.gcRunning;
+    // Each pass may schedule another (a removed finalizer lets the namespace go); bounded.
+    for (let i = 0; i < 100; i++) {
+      const running = this.gcRunning;
+      await running;
       await new Promise((r) => setImmediate(r));
+      if (!this.gcScheduled && this.gcRunning === running) return;
     }
-    await this.gcRunning;
   }
 
   private managerOf(ctx: WriteContext, rt: ResourceType, subresource?: string): ManagerContext {
@@ -655,7 +669,11 @@ export class Registry {
     this.gcScheduled = true;
     setImmediate(() => {
       this.gcScheduled = false;
-      this.gcRunning = this.gcRunning.then(() => this.collect()).catch(() => undefined);
+      this.gcRunning = this.gcRunning
+        .then(() => this.collect())
+        .catch((e: unknown) => {
+          if (process.env.STANDIN_DEBUG) console.error(e);
+        });
     });
   }
 
@@ -664,6 +682,7 @@ export class Registry {
       await p;
     } catch (e) {
       // A dependent already gone, or refused by admission: the next pass sees it.
+      if (process.env.STANDIN_DEBUG) console.error(e);
       if (!(e instanceof ApiError)) throw e;
     }
   }
@@ -726,6 +745,14 @@ export class Registry {
         await this.quietly(
           this.patch(rt, meta.namespace, meta.name!, patch, 'application/merge-patch+json', ctx),
         );
+      }
+      const protection = this.protectionControllers
+        ? removableProtection({ rt, object }, all)
+        : undefined;
+      if (protection) {
+        const user =
+          protection === PVC_PROTECTION ? PVC_PROTECTION_CONTROLLER : PV_PROTECTION_CONTROLLER;
+        await this.dropFinalizer(rt, object, protection, { ...ctx, user });
       }
       if (rt.resource === 'namespaces' && meta.deletionTimestamp)
         await this.finalizeNamespace(object, all);
