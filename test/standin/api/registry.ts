@@ -75,18 +75,22 @@ export interface WriteResult {
 
 const CONTROLLER_USER: UserInfo = {
   username: 'system:serviceaccount:kube-system:generic-garbage-collector',
+  uid: randomUUID(),
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 const PVC_PROTECTION_CONTROLLER: UserInfo = {
   username: 'system:serviceaccount:kube-system:pvc-protection-controller',
+  uid: randomUUID(),
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 const PV_PROTECTION_CONTROLLER: UserInfo = {
   username: 'system:serviceaccount:kube-system:pv-protection-controller',
+  uid: randomUUID(),
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 const NAMESPACE_CONTROLLER: UserInfo = {
   username: 'system:serviceaccount:kube-system:namespace-controller',
+  uid: randomUUID(),
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 
