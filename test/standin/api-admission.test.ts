@@ -136,6 +136,13 @@ describe('admission attributes match the 1.24 AdmissionReviews', () => {
   });
 
   it('PVC DELETE: object null, DeleteOptions; then the pvc-protection controller removes the finalizer', async () => {
+    // The capture labelled the claim (kubectl label) before deleting it.
+    const label = { metadata: { labels: { tier: 'gold' } } };
+    await call(admin, 'PATCH', `${PVCS}/scratch?fieldManager=kubectl-label`, label, {
+      ...KUBECTL,
+      'Content-Type': 'application/merge-patch+json',
+    });
+    calls.length = 0;
     const r = await call(
       admin,
       'DELETE',
