@@ -436,7 +436,18 @@ describe('writes', () => {
       ...cm,
       metadata: { ...cm.metadata, uid: 'other' },
     });
-    expect((put.json() as Obj).metadata.uid).toBe(cm.metadata.uid);
+    expect(put.status).toBe(422);
+    expect((put.json() as { message: string }).message).toBe(
+      'ConfigMap "occ" is invalid: metadata.uid: Invalid value: "other": field is immutable',
+    );
+    // creationTimestamp is the server's: a PUT cannot move it.
+    const moved = await call(admin, 'PUT', `${CM}/occ`, {
+      ...cm,
+      metadata: { ...cm.metadata, creationTimestamp: '2000-01-01T00:00:00Z' },
+    });
+    expect(
+      (moved.json() as { metadata: { creationTimestamp: string } }).metadata.creationTimestamp,
+    ).not.toBe('2000-01-01T00:00:00Z');
   });
 
   it('generateName makes a 5-character suffix; a missing name is a 422', async () => {
@@ -527,6 +538,28 @@ describe('storage protection', () => {
     await server.settled();
     expect((await call(admin, 'GET', `${pods}/user`)).status).toBe(404);
     expect((await call(admin, 'GET', `${PVCS}/used`)).status).toBe(404);
+  });
+});
+
+describe('pod logs', () => {
+  it('GET pods/NAME/log answers the podLogs hook as text', async () => {
+    const logged = await startApiServer({
+      podLogs: (ns, pod, container) => Promise.resolve(`${ns}/${pod}/${container ?? '-'}: hello\n`),
+    });
+    try {
+      const c = { url: logged.url, caPem: logged.caPem, token: logged.token };
+      await call(c, 'POST', '/api/v1/namespaces/default/pods', {
+        metadata: { name: 'p' },
+        spec: { containers: [{ name: 'c', image: 'x' }] },
+      });
+      const r = await call(c, 'GET', '/api/v1/namespaces/default/pods/p/log?container=c');
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(r.text).toBe('default/p/c: hello\n');
+      expect((await call(c, 'GET', '/api/v1/namespaces/default/pods/q/log')).status).toBe(404);
+    } finally {
+      await logged.stop();
+    }
   });
 });
 

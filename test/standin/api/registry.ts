@@ -51,6 +51,7 @@ import {
   badRequest,
   conflict,
   invalid,
+  invalidValue,
   namespaceTerminating,
   notFound,
 } from './status-errors.ts';
@@ -478,6 +479,11 @@ export class Registry {
       (obj as Record<string, unknown>).status = clone((existing as Record<string, unknown>).status);
     }
     const meta = (obj.metadata ??= {});
+    if (meta.uid && meta.uid !== old.uid) {
+      throw invalid(rt.group, rt.kind, old.name!, [
+        invalidValue('metadata.uid', meta.uid, 'field is immutable'),
+      ]);
+    }
     meta.name = old.name;
     meta.namespace = old.namespace;
     meta.uid = old.uid;
