@@ -541,6 +541,39 @@ describe('storage protection', () => {
   });
 });
 
+describe('concurrent writes', () => {
+  it('patches racing through a slow admission chain both land; racing PUTs with one resourceVersion: one 409', async () => {
+    const slow = await startApiServer({
+      admission: {
+        mutate: async (a) => {
+          await new Promise((r) => setTimeout(r, 20));
+          return { object: a.object, warnings: [] };
+        },
+        validate: () => Promise.resolve({ warnings: [] }),
+      },
+    });
+    try {
+      const c = { url: slow.url, caPem: slow.caPem, token: slow.token };
+      const path = '/api/v1/namespaces/default/configmaps';
+      await call(c, 'POST', path, { metadata: { name: 'race' } });
+      const results = await Promise.all(
+        ['a', 'b', 'c'].map((k) =>
+          call(c, 'PATCH', `${path}/race`, { metadata: { labels: { [k]: 'x' } } }, MERGE),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+      const got = (await call(c, 'GET', `${path}/race`)).json() as Obj;
+      expect(got.metadata.labels).toEqual({ a: 'x', b: 'x', c: 'x' });
+      const puts = await Promise.all(
+        ['1', '2'].map((v) => call(c, 'PUT', `${path}/race`, { ...got, data: { v } })),
+      );
+      expect(puts.map((r) => r.status).sort()).toEqual([200, 409]);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
 describe('pod logs', () => {
   it('GET pods/NAME/log answers the podLogs hook as text', async () => {
     const logged = await startApiServer({
