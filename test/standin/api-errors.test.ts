@@ -32,7 +32,15 @@ const DUP = {
 
 // The validating webhook of the fixture capture, as an admission chain: denies with the webhook's Status.
 const denyingChain: AdmissionChain = {
-  mutate: (a) => Promise.resolve({ object: a.object, warnings: [] }),
+  mutate: (a) => {
+    if (a.name === 'webhook-down') {
+      // A chain failing with a plain error (no Status): the server answers 500 InternalError.
+      const cause = fixture<ErrorFixture>('errors/500-webhook-unreachable-failurepolicy-fail.json')
+        .response.body.details as { causes: { message: string }[] };
+      return Promise.reject(new Error(cause.causes[0]!.message));
+    }
+    return Promise.resolve({ object: a.object, warnings: [] });
+  },
   validate: (a) => {
     const ann = a.object?.metadata?.annotations ?? {};
     if (ann['fixtures.example.io/deny'] === 'true') {
@@ -110,6 +118,7 @@ describe('error bodies equal kube-apiserver 1.24 bytes', () => {
     '422-invalid-accessmode.json',
     '410-list-exact-rv-compacted.json',
     '403-webhook-denied.json',
+    '500-webhook-unreachable-failurepolicy-fail.json',
   ]) {
     it(name, async () => {
       const { got, want } = await replay(name);

@@ -91,6 +91,13 @@ describe('watch', () => {
       'ADDED:h1',
       'ADDED:h2',
     ]);
+    // As on a fresh 1.24 apiserver (errors/200-watch-rv-1-fresh-apiserver-no-410.json): rv=1 replays everything.
+    const fromOne = openWatch(admin, `${CM}?watch=1&resourceVersion=1&timeoutSeconds=1`);
+    await fromOne.ended;
+    expect(fromOne.events.map((e) => e.type)).not.toContain('ERROR');
+    expect(
+      fromOne.events.filter((e) => e.type === 'ADDED').map((e) => e.object.metadata!.name),
+    ).toEqual(expect.arrayContaining(['kube-root-ca.crt', 'w1', 'h1', 'h2']));
     const initial = openWatch(admin, `${CM}?watch=true&timeoutSeconds=1`);
     await initial.ended;
     expect(initial.events.map((e) => e.object.metadata!.name).sort()).toEqual([
