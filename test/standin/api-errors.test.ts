@@ -241,6 +241,27 @@ describe('error bodies equal kube-apiserver 1.24 bytes', () => {
     ).toContain('replication.example.io/method');
   });
 
+  it('410-list-continue-token-compacted.json: a continue token older than the history window', async () => {
+    const f = fixture<ErrorFixture>('errors/410-list-continue-token-compacted.json');
+    const page = (await call(admin, 'GET', `${PVCS}?limit=1`)).json() as {
+      metadata: { continue: string };
+      items: { metadata: { name: string } }[];
+    };
+    expect(page.items.map((i) => i.metadata.name)).toEqual(['dup']);
+    // The token has the apiserver's shape: {"v":"meta.k8s.io/v1","rv":N,"start":"dup\u0000"}.
+    expect(JSON.parse(Buffer.from(page.metadata.continue, 'base64url').toString())).toMatchObject({
+      v: 'meta.k8s.io/v1',
+      start: 'dup\u0000',
+    });
+    for (let i = 0; i < 21; i++)
+      await call(admin, 'POST', '/api/v1/namespaces/scribe-fixtures/configmaps', {
+        metadata: { name: `filler-${i}` },
+      });
+    const r = await call(admin, 'GET', `${PVCS}?limit=1&continue=${page.metadata.continue}`);
+    expect(r.status).toBe(410);
+    expect(r.text).toBe(f.response.rawBody);
+  });
+
   it('404-api-group-not-installed.json: an unserved group is a plain-text 404', async () => {
     const f = fixture<ErrorFixture>('errors/404-api-group-not-installed.json');
     const r = await call(admin, 'GET', '/apis/example.io/v1');
