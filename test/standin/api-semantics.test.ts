@@ -295,6 +295,20 @@ describe('writes', () => {
     expect((r.json() as { reason: string }).reason).toBe('Conflict');
   });
 
+  it('DELETE on a collection deletes what the selector matches', async () => {
+    await create(CM, { metadata: { name: 'dc-1', labels: { batch: 'x' } } });
+    await create(CM, { metadata: { name: 'dc-2', labels: { batch: 'x' } } });
+    await create(CM, { metadata: { name: 'dc-3', labels: { batch: 'y' } } });
+    const r = await call(admin, 'DELETE', `${CM}?labelSelector=batch%3Dx`);
+    expect(r.status).toBe(200);
+    expect((r.json() as { kind: string; items: Obj[] }).items.map((i) => i.metadata.name)).toEqual([
+      'dc-1',
+      'dc-2',
+    ]);
+    const left = (await call(admin, 'GET', `${CM}?labelSelector=batch`)).json() as { items: Obj[] };
+    expect(left.items.map((i) => i.metadata.name)).toEqual(['dc-3']);
+  });
+
   it('resourceVersions come from one cluster-wide counter', async () => {
     const a = await create(CM, { metadata: { name: 'rv-a' } });
     const b = await create(PVCS, pvc('rv-b'));
