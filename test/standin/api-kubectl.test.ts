@@ -97,11 +97,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'standin-kubectl-'));
   await server.writeKubeconfig(join(dir, 'kubeconfig'), 'standin');
   env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') };
-  await ok(
-    'create',
-    '-f',
-    await manifest('ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: conf\n'),
-  );
+  // A typed-client create: kubectl sends it as protobuf.
+  await ok('create', 'namespace', 'conf');
 });
 
 afterAll(async () => {
@@ -359,7 +356,7 @@ spec:
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
       expect(out).toMatch(re);
     };
     try {
