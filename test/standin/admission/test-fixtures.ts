@@ -1,25 +1,14 @@
 // Access to the kube-apiserver v1.24 captures (read-only) for the admission
 // tests, and the step back from a captured AdmissionReview to the attributes
 // the stand-in's REST server would hand the chain for the same request.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubeFixturesDir } from '../../support/fixtures.ts';
 import type { AdmissionRequest, AdmissionReviewRequest } from './review.ts';
 import { createOptions, deleteOptions, updateOptions } from './review.ts';
 import type { AdmissionAttributes } from './seam.ts';
 
-/** shared/ lies beside the repository (CI, the main checkout) or further up (a worktree). */
-function locate(): string {
-  if (process.env.SCRIBE_FIXTURES) return process.env.SCRIBE_FIXTURES;
-  let dir = join(import.meta.dirname, '../../..');
-  for (let up = 0; up < 4; up += 1) {
-    const here = join(dir, 'shared/fixtures/kube-1.24');
-    if (existsSync(here)) return here;
-    dir = dirname(dir);
-  }
-  throw new Error('shared/fixtures/kube-1.24 not found near the repository (set SCRIBE_FIXTURES)');
-}
-
-export const FIXTURES = locate();
+export const FIXTURES = process.env.SCRIBE_KUBE_FIXTURES ?? kubeFixturesDir;
 
 export function fixtureText(rel: string): string {
   return readFileSync(join(FIXTURES, rel), 'utf8');

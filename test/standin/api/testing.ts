@@ -1,22 +1,15 @@
 // Helpers for the stand-in's own tests: the captured fixtures and a small
 // HTTPS client that trusts the stand-in's CA (no dependency on client-node, so
 // the wire format is what the tests see).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { kubeFixturesDir } from '../../support/fixtures.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** fixtures/kube-1.24: $SCRIBE_KUBE_FIXTURES, the repository's copy, or the shared one. */
-export const FIXTURES = [
-  process.env.SCRIBE_KUBE_FIXTURES,
-  join(here, '../../fixtures/kube-1.24'),
-  '/work/shared/fixtures/kube-1.24',
-].find((d): d is string => d !== undefined && existsSync(join(d, 'README.md')))!;
+/** fixtures/kube-1.24: $SCRIBE_KUBE_FIXTURES, else the repository's copy. */
+export const FIXTURES = process.env.SCRIBE_KUBE_FIXTURES ?? kubeFixturesDir;
 
 export function fixture<T = Record<string, unknown>>(rel: string): T {
-  if (!FIXTURES) throw new Error('kube-1.24 fixtures not found (set SCRIBE_KUBE_FIXTURES)');
   return JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8')) as T;
 }
 
