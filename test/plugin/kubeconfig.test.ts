@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadEnvironment } from '../../plugin/src/kubeconfig/load.ts';
 import { parseRequestTimeout } from '../../plugin/src/kubeconfig/resolve.ts';
-import { toKubeConfig } from '../../plugin/src/kube/kubeconfig-client.ts';
 
 // Two kubeconfig files that disagree: both set current-context, both define a
 // cluster, user and context named "shared". kubectl lets the first file win.
@@ -245,23 +244,5 @@ describe('in a pod', () => {
     expect(() => loadConfig({ context: 'x' }, env(pod))).toThrow(
       'context "x" not found in the kubeconfig; it defines no contexts',
     );
-  });
-});
-
-describe('handing the result to the client library', () => {
-  it('runs the exec credential plugin and sends its token', async () => {
-    const r = loadConfig({ context: 'dr' }, env({ KUBECONFIG: `${a}:${b}` })).resolved;
-    const kc = toKubeConfig(r);
-    expect(kc.getCurrentCluster()?.server).toBe('https://dr.example:6443');
-    const opts: { headers: Record<string, string> } = { headers: {} };
-    await kc.applyToHTTPSOptions(opts);
-    expect(opts.headers.Authorization).toBe('Bearer exec-token');
-  });
-
-  it('reads a tokenFile and trims it', async () => {
-    const r = loadConfig({ user: 'filetoken' }, env({ KUBECONFIG: `${a}:${b}` })).resolved;
-    const opts: { headers: Record<string, string> } = { headers: {} };
-    await toKubeConfig(r).applyToHTTPSOptions(opts);
-    expect(opts.headers.Authorization).toBe('Bearer token-from-file');
   });
 });
