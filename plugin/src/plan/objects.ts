@@ -65,7 +65,11 @@ function secret(
     kind: 'Secret',
     metadata: { name, namespace, labels: labels(instance) },
     type: 'Opaque',
-    stringData: files,
+    // data, not stringData: the API server converts stringData, but not
+    // every API server a test plays does, and the bytes are the same.
+    data: Object.fromEntries(
+      Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
   };
 }
 
