@@ -7,6 +7,7 @@ import { Cluster } from '../kube/cluster.ts';
 import { KubeRest } from '../kube/rest.ts';
 
 export function connect(flags: KubeFlagValues): Cluster {
+  const timeoutMs = parseRequestTimeout(flags['request-timeout']);
   const { resolved } = loadConfig({
     kubeconfig: flags.kubeconfig,
     context: flags.context,
@@ -14,9 +15,7 @@ export function connect(flags: KubeFlagValues): Cluster {
     user: flags.user,
     namespace: flags.namespace,
   });
-  return new Cluster(
-    new KubeRest(resolved, { timeoutMs: parseRequestTimeout(flags['request-timeout']) }),
-  );
+  return new Cluster(new KubeRest(resolved, { timeoutMs }));
 }
 
 /** Another context of the same kubeconfig (--cluster and --user apply to the source only). */

@@ -26,10 +26,11 @@ export function resolveContext(
     }
     context = found.value;
   } else if (!overrides.cluster) {
+    const empty = merged.contexts.length === 0 && merged.clusters.length === 0;
     throw new CliError(
-      merged.files.length
+      merged.files.length && !empty
         ? `no context is selected in ${where}: pass --context, or run kubectl config use-context NAME`
-        : 'no configuration has been provided: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config',
+        : `no configuration has been provided${merged.files.length ? ` (${where} is empty)` : ''}: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config`,
     );
   }
   const ctx = context as { cluster?: string; user?: string; namespace?: string };
