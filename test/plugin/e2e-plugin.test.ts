@@ -4,7 +4,7 @@
 // load balancer that gives the endpoint Service an address, and Scribe's
 // in-cluster server that answers a sync trigger with status annotations.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -110,10 +110,21 @@ beforeAll(async () => {
   ]);
   await prod.writeKubeconfig(join(dir, 'prod.yaml'), 'prod');
   await dr.writeKubeconfig(join(dir, 'dr.yaml'), 'dr');
+  // A third file: prod again, as a user who may only read.
+  writeFileSync(
+    join(dir, 'viewer.yaml'),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [],
+      users: [{ name: 'viewer', user: { token: prod.readOnlyToken } }],
+      contexts: [{ name: 'prod-viewer', context: { cluster: 'prod', user: 'viewer' } }],
+    }),
+  );
   env = {
     PATH: `${pluginBin}:${process.env.PATH}`,
     HOME: dir,
-    KUBECONFIG: `${join(dir, 'prod.yaml')}:${join(dir, 'dr.yaml')}`,
+    KUBECONFIG: `${join(dir, 'prod.yaml')}:${join(dir, 'dr.yaml')}:${join(dir, 'viewer.yaml')}`,
     SCRIBE_POLL_MS: '100',
   };
   await ok(['apply', '--context', 'prod', '-f', '-'], setup('csi.example.com'));
@@ -175,7 +186,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     ]);
     expect(noCtx.code).toBe(1);
     expect(noCtx.stderr).toBe(
-      `error: context "nowhere" not found in kubeconfig files ${env.KUBECONFIG}; the contexts there are: prod, dr (kubectl config get-contexts)\n`,
+      `error: context "nowhere" not found in kubeconfig files ${env.KUBECONFIG}; the contexts there are: prod, dr, prod-viewer (kubectl config get-contexts)\n`,
     );
     const noPvc = await kubectl(['scribe', 'enable', 'pvc', 'missing', '-n', 'apps', '--to', 'dr']);
     expect(noPvc.stderr).toBe(
@@ -442,7 +453,12 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       (await ok(['__complete', 'scribe', ...args])).stdout.trim().split('\n');
     expect(await words('')).toEqual(['enable', 'status', 'sync', 'disable', 'version', ':4']);
     expect(await words('sync', 'pvc', '-n', 'apps', '')).toEqual(['data', ':4']);
-    expect(await words('enable', 'pvc', 'data', '--to', '')).toEqual(['prod', 'dr', ':4']);
+    expect(await words('enable', 'pvc', 'data', '--to', '')).toEqual([
+      'prod',
+      'dr',
+      'prod-viewer',
+      ':4',
+    ]);
     expect(await words('status', '-o', '')).toEqual(['json', 'yaml', 'wide', ':4']);
   });
 
@@ -475,5 +491,68 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     expect(again.stdout).toBe('persistentvolumeclaim/data unchanged: not replicated\n');
     const none = await ok(['scribe', 'status', '-n', 'apps']);
     expect(none.stderr).toBe('No replicated PVCs found in apps namespace.\n');
+  });
+  it('no permission names the verb and resource, and the run is undone on the other cluster', async () => {
+    const r = await kubectl([
+      'scribe',
+      'enable',
+      'pvc',
+      'data',
+      '-n',
+      'apps',
+      '--context',
+      'prod-viewer',
+      '--to',
+      'dr/apps/data-ro',
+      '--skip-webhook-check',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /you need permission to create secrets in namespace "apps" \(context "prod-viewer"\): check with kubectl auth can-i create secrets -n apps --context prod-viewer \(everything this run created was removed again\)\n$/,
+    );
+    expect(r.stdout).toContain('rolled back: secret/scribe-destination-data-ro (context dr)');
+    expect(
+      (await get(dr, '/api/v1/namespaces/apps/secrets/scribe-destination-data-ro')).status,
+    ).toBe(404);
+  });
+
+  it('within one cluster the endpoint is a ClusterIP Service, ready at once', async () => {
+    await ok(
+      ['apply', '--context', 'prod', '-f', '-'],
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: apps-dr}\n',
+    );
+    const r = await ok([
+      'scribe',
+      'enable',
+      'pvc',
+      'data',
+      '-n',
+      'apps',
+      '--to',
+      'prod/apps-dr',
+      '--skip-webhook-check',
+      '--method',
+      'snapshot',
+      '--schedule',
+      'manual',
+    ]);
+    expect(r.stdout).toContain('method snapshot: chosen with --method');
+    expect(r.stdout).toMatch(/through 10\.96\.\d+\.\d+:2222, on demand \(kubectl scribe sync\)\n$/);
+    const svc = (await get(prod, '/api/v1/namespaces/apps-dr/services/scribe-dst-data')).body;
+    expect(svc.spec.type).toBe('ClusterIP');
+    const dst = (await get(prod, '/api/v1/namespaces/apps-dr/persistentvolumeclaims/data')).body;
+    expect(dst.spec.storageClassName).toBe('fast'); // the source's class: same cluster
+    const gone = await ok([
+      'scribe',
+      'disable',
+      'pvc',
+      'data',
+      '-n',
+      'apps',
+      '--delete-destination',
+    ]);
+    expect(gone.stdout).toContain(
+      'persistentvolumeclaim/data deleted (context prod, namespace apps-dr)',
+    );
   });
 });

@@ -268,7 +268,10 @@ export function planEnable(input: EnableInputs): EnablePlan {
       // One cluster: the source's class is there too; across clusters the
       // destination's default unless named.
       storageClassName:
-        o.destStorageClass ?? (dst.sameCluster ? source.pvc.spec?.storageClassName : undefined),
+        o.destStorageClass ??
+        (dst.sameCluster
+          ? (source.pvc.spec?.storageClassName ?? source.storageClass?.metadata?.name)
+          : undefined),
       accessModes: o.destAccessMode
         ? [o.destAccessMode]
         : (source.pvc.spec?.accessModes ?? ['ReadWriteOnce']),
