@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderSpec } from '../../model/src/index.ts';
 import { startApiServer } from '../../test/standin/api/server.ts';
 
 const here = import.meta.dirname;
@@ -106,12 +107,28 @@ async function main(): Promise<void> {
     // 20 PVCs, half of them replication sources.
     const docs = ['apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}'];
     for (let i = 0; i < 20; i++) {
-      const ann =
+      const annotations =
         i % 2
-          ? ''
-          : `\n  annotations: {scribe.backube.io/replication: source, scribe.backube.io/method: clone, scribe.backube.io/destination: dr/apps/pvc-${i}, scribe.backube.io/secret: scribe-source-pvc-${i}, scribe.backube.io/volume-mode: Filesystem, scribe.backube.io/endpoint: "203.0.113.7:2222"}`;
+          ? {}
+          : renderSpec({
+              role: 'source',
+              method: 'clone',
+              destination: { context: 'dr', namespace: 'apps', name: `pvc-${i}` },
+              endpoint: '203.0.113.7:2222',
+              secret: `scribe-source-pvc-${i}`,
+              destinationVolumeMode: 'Filesystem',
+              trigger: { kind: 'schedule', cron: '*/15 * * * *' },
+              paused: false,
+              liveRequiresRwo: false,
+              checksumEvery: 10,
+            });
       docs.push(
-        `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: pvc-${i}\n  namespace: apps${ann}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}`,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: `pvc-${i}`, namespace: 'apps', annotations },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        }),
       );
     }
     await kc(['apply', '-f', '-'], docs.join('\n---\n'));

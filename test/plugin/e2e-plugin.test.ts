@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { specKeys, statusKeys } from '../../model/src/index.ts';
+import { isScribeKey, specKeys, statusKeys } from '../../model/src/index.ts';
 import { startApiServer, type ApiServer } from '../standin/api/server.ts';
 import { call, type Conn } from '../standin/api/testing.ts';
 
@@ -480,8 +480,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     expect((await get(prod, '/api/v1/namespaces/apps/secrets/scribe-source-data')).status).toBe(
       404,
     );
-    const scribeKeys = (o: Json) =>
-      Object.keys(o.metadata.annotations ?? {}).filter((k) => k.includes('scribe.backube.io'));
+    const scribeKeys = (o: Json) => Object.keys(o.metadata.annotations ?? {}).filter(isScribeKey);
     expect(scribeKeys((await get(prod, pvcPath('data'))).body)).toEqual([]);
     const kept = await get(dr, pvcPath('data'));
     expect(kept.status).toBe(200);

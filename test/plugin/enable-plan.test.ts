@@ -4,7 +4,12 @@ import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client
 import { describe, expect, it } from 'vitest';
 import { parseSpec, renderSpec, specKeys } from '../../model/src/index.ts';
 import { capabilitiesOf } from '../../plugin/src/plan/capabilities.ts';
-import { parseTo, planEnable, type EnableInputs } from '../../plugin/src/plan/enable.ts';
+import {
+  parseTo,
+  planEnable,
+  scribeWebhookDomain,
+  type EnableInputs,
+} from '../../plugin/src/plan/enable.ts';
 import { endpointAddress, inversePatch } from '../../plugin/src/plan/execute-enable.ts';
 import { replicationNames } from '../../plugin/src/plan/objects.ts';
 import { parseQuantity } from '../../plugin/src/plan/quantity.ts';
@@ -46,7 +51,7 @@ function inputs(over: {
       pvc: pvc('data'),
       storageClass: csiClass,
       snapshotClasses: [snapClass('csi.example.com')],
-      webhookNames: ['pvc.scribe.backube.io'],
+      webhookNames: [`pvc.${scribeWebhookDomain}`],
       secret: undefined,
       ...over.src,
     },
@@ -315,6 +320,16 @@ describe('small pure parts', () => {
     const n = replicationNames(long, long);
     expect(n.endpoint.length).toBeLessThanOrEqual(63);
     expect(n.endpoint).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+    const p = planEnable(
+      inputs({
+        src: { pvc: pvc(long) },
+        dst: { ref: { context: 'dr', namespace: 'apps', name: long } },
+      }),
+    );
+    for (const v of Object.values(p.create.deployment!.metadata!.labels!)) {
+      expect(v.length).toBeLessThanOrEqual(63);
+      expect(v).toMatch(/^[a-z0-9A-Z]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/);
+    }
     expect(replicationNames('data', 'data')).toEqual({
       sourceSecret: 'scribe-source-data',
       destinationSecret: 'scribe-destination-data',

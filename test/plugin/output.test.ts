@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { renderSpec, renderStatus } from '../../model/src/index.ts';
+import { renderSpec, renderStatus, specKeys } from '../../model/src/index.ts';
 import {
   complete,
   renderCompletion,
@@ -112,14 +112,16 @@ describe('status rows', () => {
   it('states: failing, paused, pending, foreign, invalid, not replicated', () => {
     const state = (ann: Record<string, string | null>) => replicationRow(pvc(ann))?.state;
     expect(state({ ...source, ...renderStatus({ lastSyncResult: 'Failed' }) })).toBe('Failing');
-    expect(state({ ...source, 'scribe.backube.io/paused': 'true' })).toBe('Paused');
-    expect(state({ ...source, 'scribe.backube.io/endpoint': null })).toBe('Pending');
-    expect(state({ ...source, 'scribe.backube.io/method': 'acme' })).toBe('Foreign');
-    expect(state({ ...source, 'scribe.backube.io/schedule': 'often' })).toBe('Invalid');
+    expect(state({ ...source, [specKeys.paused]: 'true' })).toBe('Paused');
+    expect(state({ ...source, [specKeys.endpoint]: null })).toBe('Pending');
+    expect(state({ ...source, [specKeys.method]: 'acme' })).toBe('Foreign');
+    expect(state({ ...source, [specKeys.schedule]: 'often' })).toBe('Invalid');
     expect(state({ unrelated: 'x' })).toBeUndefined();
-    const bad = replicationRow(pvc({ ...source, 'scribe.backube.io/schedule': 'often' }))!;
+    const bad = replicationRow(pvc({ ...source, [specKeys.schedule]: 'often' }))!;
     expect(bad.problems).toMatch(
-      /^metadata\.annotations\[scribe\.backube\.io\/schedule\]: "often" is not a schedule/,
+      new RegExp(
+        `^metadata\\.annotations\\[${specKeys.schedule.replace(/[./]/g, '\\$&')}\\]: "often" is not a schedule`,
+      ),
     );
   });
 });

@@ -18,6 +18,7 @@ import {
   parseTrigger,
   pickMethod,
   renderPvcRef,
+  specPrefix,
   supports,
   volumeModeMismatch,
   volumeModeOf,
@@ -100,8 +101,8 @@ export interface EnablePlan {
   destinationSpec: DestinationSpec;
 }
 
-/** A suffix naming the webhooks Scribe registers (issue 5 registers them under its domain). */
-export const scribeWebhookDomain = 'scribe.backube.io';
+/** Scribe's admission webhooks are named under the domain its annotations use. */
+export const scribeWebhookDomain = specPrefix.replace(/\/$/, '');
 
 export function planEnable(input: EnableInputs): EnablePlan {
   const { source, destination: dst, options: o } = input;

@@ -47,10 +47,11 @@ export interface KeyMaterial {
 }
 
 function labels(instance: string): Record<string, string> {
+  // A label value holds at most 63 characters; a PVC name may hold 253.
   return {
     ...managedBy,
     'app.kubernetes.io/name': 'scribe',
-    'app.kubernetes.io/instance': instance,
+    'app.kubernetes.io/instance': fit(instance, 63),
   };
 }
 
