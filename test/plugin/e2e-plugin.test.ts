@@ -3,7 +3,7 @@
 // two files. The test plays what the clusters' controllers would do: a cloud
 // load balancer that gives the endpoint Service an address, and Scribe's
 // in-cluster server that answers a sync trigger with status annotations.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,6 +259,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       /service "scribe-dst-data-two" \(context dr, namespace apps\) has no load balancer address after 1s: .*\(everything this run created was removed again\)/,
     );
     expect(r.stdout).toContain('rolled back: persistentvolumeclaim/data-two (context dr)');
+    expect(r.stdout).toContain('rolled back: secret/scribe-source-data (context prod)');
     // The PVC keeps its pvc-protection finalizer until that controller runs:
     // deleted means gone or terminating, as in a real cluster.
     const two = await get(dr, pvcPath('data-two'));
@@ -270,7 +271,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     ]) {
       expect((await get(dr, p)).status, p).toBe(404);
     }
-    expect((await get(prod, '/api/v1/namespaces/apps/secrets/scribe-source-data-two')).status).toBe(
+    expect((await get(prod, '/api/v1/namespaces/apps/secrets/scribe-source-data')).status).toBe(
       404,
     );
     const src = await get(prod, pvcPath('data'));
@@ -552,6 +553,51 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     ]);
     expect(gone.stdout).toContain(
       'persistentvolumeclaim/data deleted (context prod, namespace apps-dr)',
+    );
+  });
+  it('Ctrl-C while waiting for the endpoint undoes the run', async () => {
+    const child = spawn(
+      join(pluginBin, 'kubectl-scribe'),
+      [
+        'enable',
+        'pvc',
+        'data',
+        '-n',
+        'apps',
+        '--to',
+        'dr/apps/data-int',
+        '--skip-webhook-check',
+        '--endpoint-timeout',
+        '60s',
+      ],
+      { env },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((res) => child.on('close', res));
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`never waited: ${stdout}${stderr}`)), 30_000);
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d;
+        if (stdout.includes('waiting for the address')) {
+          clearTimeout(t);
+          res();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toBe(
+      'error: interrupted by SIGINT (everything this run created was removed again)\n',
+    );
+    expect(stdout).toContain('rolled back: service/scribe-dst-data-int (context dr)');
+    expect(stdout).toContain('rolled back: secret/scribe-source-data (context prod)');
+    expect(
+      (await get(dr, '/api/v1/namespaces/apps/secrets/scribe-destination-data-int')).status,
+    ).toBe(404);
+    expect((await get(prod, '/api/v1/namespaces/apps/secrets/scribe-source-data')).status).toBe(
+      404,
     );
   });
 });

@@ -145,12 +145,23 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
       return;
     }
     process.stdout.write(`method ${plan.method}: ${plan.methodReason}\n`);
-    const result = await executeEnable(plan, src, dst, srcPvc, dstPvc, {
-      generateKeys: generateKeyMaterial,
-      endpointTimeoutMs: parseRequestTimeout(flags['endpoint-timeout'] ?? '2m') ?? 120_000,
-      pollMs: Number(process.env.SCRIBE_POLL_MS) || 1000,
-      log: (line) => process.stdout.write(`${line}\n`),
-    });
+    // Ctrl-C undoes the run instead of leaving it half done.
+    const interrupt = new AbortController();
+    const onSignal = (sig: string) =>
+      interrupt.abort(new CliError(`interrupted by ${sig}`, { exitCode: 130 }));
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    let result;
+    try {
+      result = await executeEnable(plan, src, dst, srcPvc, dstPvc, {
+        generateKeys: generateKeyMaterial,
+        endpointTimeoutMs: parseRequestTimeout(flags['endpoint-timeout'] ?? '2m') ?? 120_000,
+        pollMs: Number(process.env.SCRIBE_POLL_MS) || 1000,
+        signal: interrupt.signal,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
     const schedule =
       plan.sourceSpec.trigger.kind === 'manual'
         ? 'on demand (kubectl scribe sync)'

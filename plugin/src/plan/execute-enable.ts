@@ -15,6 +15,8 @@ export interface EnableDeps {
   /** How long to wait for the Service's address. */
   endpointTimeoutMs: number;
   pollMs: number;
+  /** Aborted on Ctrl-C: the run stops at the next step and undoes itself. */
+  signal?: AbortSignal | undefined;
   /** One line per change, as kubectl prints them ("secret/x created"). */
   log(line: string): void;
 }
@@ -73,8 +75,10 @@ export async function executeEnable(
   const note = (line: string) => {
     changes.push(line);
     deps.log(line);
+    deps.signal?.throwIfAborted();
   };
   try {
+    deps.signal?.throwIfAborted();
     if (plan.create.destinationPvc) {
       await dst.createPvc(plan.create.destinationPvc);
       undo.push({
@@ -179,7 +183,7 @@ export async function executeEnable(
     }
     throw new CliError(
       undo.length ? `${reason} (everything this run created was removed again)` : reason,
-      { cause: err },
+      { cause: err, exitCode: (err as { exitCode?: number }).exitCode ?? 1 },
     );
   }
 }
@@ -191,6 +195,7 @@ async function waitForEndpoint(plan: EnablePlan, dst: Cluster, deps: EnableDeps)
   if (plan.serviceType === 'NodePort') nodes = (await dst.listNodes()).items ?? [];
   let told = false;
   for (;;) {
+    deps.signal?.throwIfAborted();
     const svc = await dst.getService(d.namespace, plan.names.endpoint);
     const addr = endpointAddress(svc, plan.serviceType, nodes);
     if (addr) return addr;
@@ -208,6 +213,21 @@ async function waitForEndpoint(plan: EnablePlan, dst: Cluster, deps: EnableDeps)
       deps.log(`waiting for the address of service/${plan.names.endpoint} (context ${d.context})`);
       told = true;
     }
-    await new Promise((r) => setTimeout(r, deps.pollMs));
+    await sleep(deps.pollMs, deps.signal);
   }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
