@@ -146,6 +146,9 @@ describe('checks', () => {
     expect(planEnable(inputs({ src: { webhookNames: undefined } })).warnings.join()).toMatch(
       /cannot list admission webhooks/,
     );
+    expect(planEnable(inputs({ dst: { webhookNames: [] } })).warnings).toContain(
+      'Scribe is not installed in context "dr": data will arrive, but no destination snapshots will be taken until it is',
+    );
   });
 
   it('a PVC already replicating elsewhere, a destination taken by another source, and self-replication', () => {

@@ -98,7 +98,7 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
       advisory(src.webhookNames()),
       find(src.getSecret(ns, names.sourceSecret)),
     ]);
-    const [dstPvc, dstSecret, deployment, service, dstClass] = await Promise.all([
+    const [dstPvc, dstSecret, deployment, service, dstClass, dstWebhooks] = await Promise.all([
       find(dst.getPvc(d.namespace, d.name)),
       find(dst.getSecret(d.namespace, names.destinationSecret)),
       find(dst.getDeployment(d.namespace, names.endpoint)),
@@ -106,6 +106,7 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
       flags['dest-storage-class']
         ? find(dst.getStorageClass(flags['dest-storage-class']))
         : undefined,
+      advisory(dst.webhookNames()),
     ]);
     const plan = planEnable({
       source: {
@@ -124,6 +125,7 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
         deployment,
         service,
         storageClass: dstClass,
+        webhookNames: dstWebhooks,
       },
       options: {
         method: flags.method,

@@ -1,4 +1,4 @@
-import { parseSpec, parseStatus, specKeys } from '../../../model/src/index.ts';
+import { isForeignMethod, parseSpec, parseStatus, specKeys } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { parseRequestTimeout } from '../kubeconfig/resolve.ts';
@@ -30,6 +30,16 @@ export async function syncPvc(name: string, flags: SyncFlags): Promise<void> {
         parsed.spec
           ? `persistentvolumeclaim "${name}" is a replication destination; run sync on its source ${parsed.spec.role === 'destination' ? parsed.spec.source.context + '/' + parsed.spec.source.namespace + '/' + parsed.spec.source.name : ''}`
           : `persistentvolumeclaim "${name}" has invalid Scribe annotations; see kubectl scribe status pvc ${name}`,
+      );
+    }
+    if (parsed.spec.paused) {
+      process.stderr.write(
+        `Warning: persistentvolumeclaim "${name}" is paused: Scribe syncs it only once it is resumed\n`,
+      );
+    }
+    if (isForeignMethod(parsed.spec)) {
+      process.stderr.write(
+        `Warning: method "${parsed.spec.method}" is not Scribe's: the trigger is set, but only your storage vendor's operator can act on it\n`,
       );
     }
     // RFC 3339 with seconds, as kubectl writes times; a new value each call.

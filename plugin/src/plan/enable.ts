@@ -71,6 +71,8 @@ export interface EnableInputs {
     secret: V1Secret | undefined;
     deployment: V1Deployment | undefined;
     service: V1Service | undefined;
+    /** Webhook names registered there; undefined when they could not be listed. */
+    webhookNames?: readonly string[] | undefined;
     /** --dest-storage-class as found on the destination (undefined: absent or not given). */
     storageClass: V1StorageClass | undefined;
   };
@@ -103,6 +105,10 @@ export interface EnablePlan {
 
 /** Scribe's admission webhooks are named under the domain its annotations use. */
 export const scribeWebhookDomain = specPrefix.replace(/\/$/, '');
+
+function hasScribeWebhook(names: readonly string[]): boolean {
+  return names.some((n) => n === scribeWebhookDomain || n.endsWith(`.${scribeWebhookDomain}`));
+}
 
 export function planEnable(input: EnableInputs): EnablePlan {
   const { source, destination: dst, options: o } = input;
@@ -193,14 +199,16 @@ export function planEnable(input: EnableInputs): EnablePlan {
       warnings.push(
         `cannot list admission webhooks in context "${srcRef.context}": not checking that Scribe's webhook is installed`,
       );
-    } else if (
-      !source.webhookNames.some(
-        (n) => n === scribeWebhookDomain || n.endsWith(`.${scribeWebhookDomain}`),
-      )
-    ) {
+    } else if (!hasScribeWebhook(source.webhookNames)) {
       errors.push(
         `Scribe's webhook is not installed in context "${srcRef.context}" (no admission webhook named *.${scribeWebhookDomain}): ` +
           `nothing would carry out the replication; install Scribe there first, or pass --skip-webhook-check to annotate anyway`,
+      );
+    }
+    // The destination's server takes the snapshots after each transfer.
+    if (dst.webhookNames && !dst.sameCluster && !hasScribeWebhook(dst.webhookNames)) {
+      warnings.push(
+        `Scribe is not installed in context "${dstRef.context}": data will arrive, but no destination snapshots will be taken until it is`,
       );
     }
   }

@@ -22,8 +22,12 @@ export function syncProgress(
 ): SyncProgress {
   const handled = s.syncHandled !== undefined && Date.parse(s.syncHandled) >= Date.parse(requested);
   if (!handled) {
-    const waited = humanDuration(now.getTime() - Date.parse(requested));
-    return { phase: 'waiting', line: `waiting for Scribe to start the sync (${waited})` };
+    const ms = now.getTime() - Date.parse(requested);
+    const hint = ms >= 30_000 ? "; is Scribe's server running in this cluster?" : '';
+    return {
+      phase: 'waiting',
+      line: `waiting for Scribe to start the sync (${humanDuration(ms)}${hint})`,
+    };
   }
   const moved = [
     s.lastSyncBytes !== undefined ? humanBytes(s.lastSyncBytes) : undefined,
