@@ -391,19 +391,7 @@ describe('writes', () => {
       metadata: { name: 'late' },
     });
     expect(refused.status).toBe(403);
-    // The PVC keeps its protection finalizer until a controller removes it.
-    await server.settled();
-    const claim = (
-      await call(admin, 'GET', '/api/v1/namespaces/doomed/persistentvolumeclaims/claim')
-    ).json() as Obj;
-    expect(claim.metadata.deletionTimestamp).toBeDefined();
-    await call(
-      admin,
-      'PATCH',
-      '/api/v1/namespaces/doomed/persistentvolumeclaims/claim',
-      { metadata: { finalizers: null } },
-      MERGE,
-    );
+    // The claim's protection finalizer goes (no pod uses it), then the namespace.
     await server.settled();
     expect((await call(admin, 'GET', '/api/v1/namespaces/doomed')).status).toBe(404);
     expect((await call(admin, 'GET', '/api/v1/namespaces/doomed/configmaps/x')).status).toBe(404);
@@ -448,7 +436,18 @@ describe('writes', () => {
       ...cm,
       metadata: { ...cm.metadata, uid: 'other' },
     });
-    expect((put.json() as Obj).metadata.uid).toBe(cm.metadata.uid);
+    expect(put.status).toBe(422);
+    expect((put.json() as { message: string }).message).toBe(
+      'ConfigMap "occ" is invalid: metadata.uid: Invalid value: "other": field is immutable',
+    );
+    // creationTimestamp is the server's: a PUT cannot move it.
+    const moved = await call(admin, 'PUT', `${CM}/occ`, {
+      ...cm,
+      metadata: { ...cm.metadata, creationTimestamp: '2000-01-01T00:00:00Z' },
+    });
+    expect(
+      (moved.json() as { metadata: { creationTimestamp: string } }).metadata.creationTimestamp,
+    ).not.toBe('2000-01-01T00:00:00Z');
   });
 
   it('generateName makes a 5-character suffix; a missing name is a 422', async () => {
@@ -512,6 +511,55 @@ describe('writes', () => {
     expect(cs.map((c) => `${c.name}=${c.image}`)).toEqual(['a=a:2']);
     expect(cs[0]!.volumeMounts.map((m) => m.mountPath)).toEqual(['/v', '/w']);
     expect(o.metadata.generation).toBe(2);
+  });
+});
+
+describe('storage protection', () => {
+  it('a deleted claim stays while a scheduled pod mounts it, and goes once the pod is gone', async () => {
+    await create(PVCS, pvc('used'));
+    const pods = `/api/v1/namespaces/${NS}/pods`;
+    await create(pods, {
+      metadata: { name: 'user' },
+      spec: {
+        nodeName: 'node-a',
+        containers: [{ name: 'c', image: 'busybox' }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'used' } }],
+      },
+    });
+    await call(admin, 'DELETE', `${PVCS}/used`);
+    await server.settled();
+    const held = (await call(admin, 'GET', `${PVCS}/used`)).json() as Obj;
+    expect(held.metadata.finalizers).toEqual(['kubernetes.io/pvc-protection']);
+    // A scheduled pod is deleted gracefully: marked first, removed by the kubelet's grace-0 delete.
+    const marked = await call(admin, 'DELETE', `${pods}/user`);
+    expect((marked.json() as Obj).metadata.deletionTimestamp).toBeDefined();
+    expect((await call(admin, 'GET', `${pods}/user`)).status).toBe(200);
+    await call(admin, 'DELETE', `${pods}/user`, { gracePeriodSeconds: 0 });
+    await server.settled();
+    expect((await call(admin, 'GET', `${pods}/user`)).status).toBe(404);
+    expect((await call(admin, 'GET', `${PVCS}/used`)).status).toBe(404);
+  });
+});
+
+describe('pod logs', () => {
+  it('GET pods/NAME/log answers the podLogs hook as text', async () => {
+    const logged = await startApiServer({
+      podLogs: (ns, pod, container) => Promise.resolve(`${ns}/${pod}/${container ?? '-'}: hello\n`),
+    });
+    try {
+      const c = { url: logged.url, caPem: logged.caPem, token: logged.token };
+      await call(c, 'POST', '/api/v1/namespaces/default/pods', {
+        metadata: { name: 'p' },
+        spec: { containers: [{ name: 'c', image: 'x' }] },
+      });
+      const r = await call(c, 'GET', '/api/v1/namespaces/default/pods/p/log?container=c');
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(r.text).toBe('default/p/c: hello\n');
+      expect((await call(c, 'GET', '/api/v1/namespaces/default/pods/q/log')).status).toBe(404);
+    } finally {
+      await logged.stop();
+    }
   });
 });
 
