@@ -325,6 +325,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       [specKeys.replication]: 'destination',
       [specKeys.source]: 'prod/apps/data',
       [specKeys.secret]: 'scribe-destination-data',
+      [specKeys.serviceType]: 'LoadBalancer',
     });
 
     // The key pairs match across the clusters.
@@ -544,6 +545,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     expect(svc.spec.type).toBe('ClusterIP');
     const dst = (await get(prod, '/api/v1/namespaces/apps-dr/persistentvolumeclaims/data')).body;
     expect(dst.spec.storageClassName).toBe('fast'); // the source's class: same cluster
+    expect(dst.metadata.annotations[specKeys.serviceType]).toBe('ClusterIP');
     const gone = await ok([
       'scribe',
       'disable',

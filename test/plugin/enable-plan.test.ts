@@ -171,6 +171,7 @@ describe('checks', () => {
       source: { context: 'other', namespace: 'x', name: 'y' },
       secret: 's',
       snapshotsToKeep: 3,
+      serviceType: 'LoadBalancer',
     });
     expect(planEnable(inputs({ dst: { pvc: pvc('data', { ann: dstAnn }) } })).errors[0]).toMatch(
       /already receives from other\/x\/y/,
@@ -251,6 +252,7 @@ describe('what is created', () => {
     });
     const dst = parseSpec(renderSpec(p.destinationSpec));
     expect(dst.spec).toMatchObject({
+      serviceType: 'LoadBalancer',
       role: 'destination',
       source: { context: 'prod', namespace: 'apps', name: 'data' },
     });

@@ -24,6 +24,7 @@ import {
   volumeModeOf,
   type DestinationSpec,
   type PvcRef,
+  type ServiceType,
   type SourceSpec,
 } from '../../../model/src/index.ts';
 import type { VolumeSnapshotClass } from '../kube/cluster.ts';
@@ -38,7 +39,7 @@ import {
 } from './objects.ts';
 import { parseQuantity } from './quantity.ts';
 
-export type ServiceType = 'ClusterIP' | 'LoadBalancer' | 'NodePort';
+export type { ServiceType };
 
 export interface EnableOptions {
   /** `auto`, a Scribe method, or a vendor's. */
@@ -338,12 +339,15 @@ export function planEnable(input: EnableInputs): EnablePlan {
     ...(previous?.syncRequested ? { syncRequested: previous.syncRequested } : {}),
   };
   const currentDst = dst.pvc ? parseSpec(dst.pvc.metadata?.annotations).spec : undefined;
+  // An existing endpoint Service keeps its type: that is how the source reaches it.
+  const effectiveServiceType = (dst.service?.spec?.type as ServiceType | undefined) ?? serviceType;
   const destinationSpec: DestinationSpec = {
     role: 'destination',
     source: srcRef,
     secret: names.destinationSecret,
     snapshotsToKeep:
       currentDst?.role === 'destination' ? currentDst.snapshotsToKeep : defaultSnapshotsToKeep,
+    serviceType: effectiveServiceType,
   };
 
   return {
@@ -354,7 +358,7 @@ export function planEnable(input: EnableInputs): EnablePlan {
     source: srcRef,
     destination: dstRef,
     names,
-    serviceType: (dst.service?.spec?.type as ServiceType | undefined) ?? serviceType,
+    serviceType: effectiveServiceType,
     keys,
     create: {
       ...(createPvc ? { destinationPvc: createPvc } : {}),
