@@ -1,6 +1,7 @@
 // The plugin's HTTP edge against a real HTTPS server: the requests it sends
 // (compared with kubectl's captured traffic) and the errors it reports for the
 // Status bodies a real kube-apiserver v1.24 sent.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +128,50 @@ describe('credentials', () => {
     await c.getPvc('scribe-fixtures', 'scratch');
     expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer second');
     c.close();
+  });
+
+  it('presents the client certificate an exec plugin returns, keeping the kubeconfig CA', async () => {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=exec-user',
+        '-keyout',
+        join(server.dir, 'ck.pem'),
+        '-out',
+        join(server.dir, 'cc.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const cred = join(server.dir, 'cert-cred.sh');
+    writeFileSync(
+      cred,
+      `#!/bin/sh\nprintf '%s' '${JSON.stringify({
+        apiVersion: 'client.authentication.k8s.io/v1',
+        kind: 'ExecCredential',
+        status: {
+          clientCertificateData: readFileSync(join(server.dir, 'cc.pem'), 'utf8'),
+          clientKeyData: readFileSync(join(server.dir, 'ck.pem'), 'utf8'),
+        },
+      })}'\n`,
+    );
+    chmodSync(cred, 0o755);
+    const c = clusterFor('certexec', {
+      exec: { apiVersion: 'client.authentication.k8s.io/v1', command: cred },
+    });
+    await c.getPvc('scribe-fixtures', 'scratch');
+    c.close();
+    expect(server.requests.at(-1)!.clientCn).toBe('exec-user');
+    expect(server.requests.at(-1)!.headers.authorization).toBeUndefined();
   });
 
   it('a failing exec plugin is named', async () => {

@@ -1,4 +1,10 @@
-import { isForeignMethod, parseSpec, parseStatus, specKeys } from '../../../model/src/index.ts';
+import {
+  isForeignMethod,
+  parseSpec,
+  parseStatus,
+  renderPvcRef,
+  specKeys,
+} from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { parseRequestTimeout } from '../kubeconfig/resolve.ts';
@@ -28,7 +34,7 @@ export async function syncPvc(name: string, flags: SyncFlags): Promise<void> {
     if (parsed.spec?.role !== 'source') {
       throw new CliError(
         parsed.spec
-          ? `persistentvolumeclaim "${name}" is a replication destination; run sync on its source ${parsed.spec.role === 'destination' ? parsed.spec.source.context + '/' + parsed.spec.source.namespace + '/' + parsed.spec.source.name : ''}`
+          ? `persistentvolumeclaim "${name}" is a replication destination: sync its source, ${renderPvcRef(parsed.spec.source)}`
           : `persistentvolumeclaim "${name}" has invalid Scribe annotations; see kubectl scribe status pvc ${name}`,
       );
     }

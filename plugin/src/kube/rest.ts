@@ -56,6 +56,7 @@ export class KubeRest {
   readonly timeoutMs: number | undefined;
   private readonly config: ResolvedConfig;
   private readonly agent: http.Agent;
+  private readonly tls: https.AgentOptions;
   private readonly baseHeaders: Record<string, string>;
   private tlsFromExec: { cert?: Buffer | string; key?: Buffer | string } = {};
 
@@ -84,6 +85,7 @@ export class KubeRest {
       rejectUnauthorized: c['insecure-skip-tls-verify'] !== true,
       ...(c['tls-server-name'] ? { servername: c['tls-server-name'] } : {}),
     };
+    this.tls = tls;
     this.agent =
       this.server.protocol === 'https:'
         ? new https.Agent(tls)
@@ -177,8 +179,11 @@ export class KubeRest {
         {
           method,
           headers,
-          agent: this.tlsFromExec.cert ? undefined : this.agent,
-          ...(this.tlsFromExec.cert ? { ...this.tlsFromExec, ca: agentCa(this.agent) } : {}),
+          // A client certificate from an exec plugin: this request's own TLS
+          // options (the kubeconfig's, with that certificate).
+          ...(this.tlsFromExec.cert
+            ? { ...this.tls, keepAlive: false, ...this.tlsFromExec }
+            : { agent: this.agent }),
           ...(signal ? { signal } : {}),
         },
         (res) => {
@@ -203,7 +208,3 @@ export class KubeRest {
 }
 
 let execAuth: import('@kubernetes/client-node/dist/exec_auth.js').ExecAuth | undefined;
-
-function agentCa(agent: http.Agent): https.AgentOptions['ca'] {
-  return (agent as https.Agent).options?.ca;
-}

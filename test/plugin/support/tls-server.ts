@@ -13,6 +13,8 @@ export interface Recorded {
   query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The CN of the client certificate presented, if any. */
+  clientCn: string | undefined;
 }
 
 export interface Answer {
@@ -62,7 +64,13 @@ export async function startTlsServer(handler: (r: Recorded) => Answer): Promise<
   const requests: Recorded[] = [];
   const hanging = new Set<import('node:http').ServerResponse>();
   const server = https.createServer(
-    { key: readFileSync(join(dir, 'key.pem')), cert: caPem },
+    // Client certificates are asked for but not required, so tests can see one.
+    {
+      key: readFileSync(join(dir, 'key.pem')),
+      cert: caPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
     (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -74,6 +82,8 @@ export async function startTlsServer(handler: (r: Recorded) => Answer): Promise<
           query: Object.fromEntries(u.searchParams),
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
+          clientCn: (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.()?.subject
+            ?.CN,
         };
         requests.push(rec);
         const a = handler(rec);
