@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,8 +83,7 @@ export async function startTlsServer(handler: (r: Recorded) => Answer): Promise<
           query: Object.fromEntries(u.searchParams),
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
-          clientCn: (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.()?.subject
-            ?.CN,
+          clientCn: peerCn(req.socket as TLSSocket),
         };
         requests.push(rec);
         const a = handler(rec);
@@ -138,6 +138,11 @@ export async function startTlsServer(handler: (r: Recorded) => Answer): Promise<
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function peerCn(socket: TLSSocket): string | undefined {
+  const cn: string | string[] | undefined = socket.getPeerCertificate?.()?.subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
 }
 
 /** A captured error response from the fixtures, as the server sent it. */
