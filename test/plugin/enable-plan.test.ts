@@ -92,6 +92,17 @@ describe('--method auto', () => {
     expect(p.methodReason).toMatch(/VolumeSnapshotClass snap-ebs\.csi\.aws\.com serves it/);
   });
 
+  it('storage it may not read counts as offering nothing, with a warning', () => {
+    const p = planEnable(inputs({ src: { storageClass: undefined, snapshotClasses: undefined } }));
+    expect(p.method).toBe('live');
+    expect(p.warnings).toContain(
+      'cannot list VolumeSnapshotClasses in context "prod": taking the storage to have no snapshot support',
+    );
+    expect(p.warnings).toContain(
+      'cannot read StorageClass "fast" in context "prod": taking the storage to support neither clones nor snapshots',
+    );
+  });
+
   it('falls back to live, with its warning, when the storage offers neither', () => {
     const p = planEnable(inputs({ src: { storageClass: inTree, snapshotClasses: [] } }));
     expect(p.method).toBe('live');

@@ -94,7 +94,7 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
     const names = replicationNames(name, d.name);
     const [storageClass, snapshotClasses, webhookNames, srcSecret] = await Promise.all([
       sourceStorageClass(src, srcPvc.spec?.storageClassName),
-      src.listVolumeSnapshotClasses(),
+      advisory(src.listVolumeSnapshotClasses()),
       advisory(src.webhookNames()),
       find(src.getSecret(ns, names.sourceSecret)),
     ]);

@@ -59,7 +59,8 @@ export interface EnableInputs {
     pvc: V1PersistentVolumeClaim;
     /** The PVC's StorageClass (undefined: none, or not readable). */
     storageClass: V1StorageClass | undefined;
-    snapshotClasses: readonly VolumeSnapshotClass[];
+    /** undefined when they could not be listed (no permission). */
+    snapshotClasses: readonly VolumeSnapshotClass[] | undefined;
     /** Webhook names registered; undefined when they could not be listed. */
     webhookNames: readonly string[] | undefined;
     secret: V1Secret | undefined;
@@ -158,7 +159,17 @@ export function planEnable(input: EnableInputs): EnablePlan {
   if (!trigger.ok) errors.push(`invalid --schedule: ${trigger.message}`);
 
   // Method.
-  const cap = capabilitiesOf(source.storageClass, source.snapshotClasses);
+  if (source.snapshotClasses === undefined) {
+    warnings.push(
+      `cannot list VolumeSnapshotClasses in context "${srcRef.context}": taking the storage to have no snapshot support`,
+    );
+  }
+  if (!source.storageClass && source.pvc.spec?.storageClassName) {
+    warnings.push(
+      `cannot read StorageClass "${source.pvc.spec.storageClassName}" in context "${srcRef.context}": taking the storage to support neither clones nor snapshots`,
+    );
+  }
+  const cap = capabilitiesOf(source.storageClass, source.snapshotClasses ?? []);
   let method: string;
   let methodReason: string;
   if (o.method === 'auto') {
