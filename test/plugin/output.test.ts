@@ -109,6 +109,23 @@ describe('status rows', () => {
     );
   });
 
+  it('a running sync shows since when it runs, not when the previous one ended', () => {
+    const row = replicationRow(
+      pvc({
+        ...source,
+        ...renderStatus({
+          lastSyncStart: '2026-11-26T07:59:00Z',
+          lastSyncEnd: '2026-11-26T07:00:00Z',
+          lastSyncResult: 'Running',
+        }),
+      }),
+    )!;
+    expect(row.state).toBe('Syncing');
+    const lastSync = statusColumns(now, false).find((c) => c.header === 'last sync')!;
+    expect(lastSync.value(row)).toBe('60s');
+    expect(lag(row.status, now)).toBeUndefined();
+  });
+
   it('states: failing, paused, pending, foreign, invalid, not replicated', () => {
     const state = (ann: Record<string, string | null>) => replicationRow(pvc(ann))?.state;
     expect(state({ ...source, ...renderStatus({ lastSyncResult: 'Failed' }) })).toBe('Failing');

@@ -91,7 +91,14 @@ export function statusColumns(now: Date, allNamespaces: boolean): Column<Replica
     },
     {
       header: 'last sync',
-      value: (r) => age(r.status.lastSyncEnd ?? r.status.lastSyncStart, now),
+      // A running sync shows when it started; a finished one when it ended.
+      value: (r) =>
+        age(
+          r.status.lastSyncResult === 'Running'
+            ? r.status.lastSyncStart
+            : (r.status.lastSyncEnd ?? r.status.lastSyncStart),
+          now,
+        ),
     },
     { header: 'lag', value: (r) => lag(r.status, now) },
     { header: 'result', value: (r) => r.status.lastSyncResult },
