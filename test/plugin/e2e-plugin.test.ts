@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScribeKey, specKeys, statusKeys } from '../../model/src/index.ts';
+import { scribeWebhookDomain } from '../../plugin/src/plan/enable.ts';
 import { startApiServer, type ApiServer } from '../standin/api/server.ts';
 import { call, type Conn } from '../standin/api/testing.ts';
 
@@ -603,5 +604,81 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     expect((await get(prod, '/api/v1/namespaces/apps/secrets/scribe-source-data')).status).toBe(
       404,
     );
+  });
+  it("where Scribe runs on the destination, its server's endpoint is recorded and the plugin starts none", async () => {
+    const hooks = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: scribe}
+webhooks:
+- name: pvc.${scribeWebhookDomain}
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig: {url: "https://127.0.0.1:1/validate"}
+  rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [persistentvolumeclaims]}]
+`;
+    // Registered only: these stand-ins were started without an admission chain.
+    await ok(['apply', '--context', 'prod', '-f', '-'], hooks);
+    await ok(['apply', '--context', 'dr', '-f', '-'], hooks);
+    // dr's Scribe server, played here: for a destination PVC it makes a
+    // Service it owns, and the cloud gives that Service an address.
+    let stopped = false;
+    const server = (async () => {
+      while (!stopped) {
+        const pvc = await get(dr, pvcPath('data-s'));
+        const ann = pvc.status === 200 ? pvc.body.metadata.annotations : undefined;
+        if (ann?.[specKeys.replication] === 'destination') {
+          const svc = await get(dr, '/api/v1/namespaces/apps/services/scribe-data-s');
+          if (svc.status === 404) {
+            await call(conn(dr), 'POST', '/api/v1/namespaces/apps/services', {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: {
+                name: 'scribe-data-s',
+                namespace: 'apps',
+                ownerReferences: [
+                  {
+                    apiVersion: 'v1',
+                    kind: 'PersistentVolumeClaim',
+                    name: 'data-s',
+                    uid: pvc.body.metadata.uid,
+                  },
+                ],
+              },
+              spec: { type: ann[specKeys.serviceType], ports: [{ port: 2222 }] },
+            });
+          } else if (!svc.body.status?.loadBalancer?.ingress) {
+            await call(
+              conn(dr),
+              'PATCH',
+              '/api/v1/namespaces/apps/services/scribe-data-s/status',
+              { status: { loadBalancer: { ingress: [{ hostname: 'scribe.dr.example' }] } } },
+              { 'Content-Type': 'application/merge-patch+json' },
+            );
+          }
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    let r: Run;
+    try {
+      r = await ok(['scribe', 'enable', 'pvc', 'data', '-n', 'apps', '--to', 'dr/apps/data-s']);
+    } finally {
+      stopped = true;
+      await server;
+    }
+    expect(r.stdout).toContain(
+      "waiting for the address of the endpoint Scribe's server runs for persistentvolumeclaim/data-s (context dr)",
+    );
+    expect(r.stdout).toContain('replicating to dr/apps/data-s through scribe.dr.example:2222');
+    expect(r.stdout).not.toContain('deployment.apps/');
+    expect(
+      (await get(dr, '/apis/apps/v1/namespaces/apps/deployments/scribe-dst-data-s')).status,
+    ).toBe(404);
+    const src = (await get(prod, pvcPath('data'))).body;
+    expect(src.metadata.annotations[specKeys.endpoint]).toBe('scribe.dr.example:2222');
+
+    await ok(['scribe', 'disable', 'pvc', 'data', '-n', 'apps']);
+    await ok(['delete', 'validatingwebhookconfiguration', 'scribe', '--context', 'prod']);
+    await ok(['delete', 'validatingwebhookconfiguration', 'scribe', '--context', 'dr']);
   });
 });

@@ -241,6 +241,24 @@ describe('what is created', () => {
     expect(p.serviceType).toBe('LoadBalancer');
   });
 
+  it('where Scribe runs on the destination, its server runs the endpoint: the plugin creates none', () => {
+    const p = planEnable(inputs({ dst: { webhookNames: [`pvc.${scribeWebhookDomain}`] } }));
+    expect(p.endpointBy).toBe('scribe');
+    expect(p.create.deployment).toBeUndefined();
+    expect(p.create.service).toBeUndefined();
+    expect(p.destinationSpec.serviceType).toBe('LoadBalancer');
+    expect(planEnable(inputs({})).endpointBy).toBe('plugin');
+    const first = planEnable(inputs({}));
+    const leftover = planEnable(
+      inputs({
+        dst: { webhookNames: [`pvc.${scribeWebhookDomain}`], deployment: first.create.deployment },
+      }),
+    );
+    expect(leftover.errors[0]).toMatch(
+      /from an earlier enable still receive there: run kubectl scribe disable pvc data and enable again$/,
+    );
+  });
+
   it('within one cluster: ClusterIP and the source class', () => {
     const p = planEnable(
       inputs({

@@ -247,6 +247,11 @@ function printDryRun(plan: EnablePlan, output: string | undefined): void {
     return;
   }
   process.stdout.write(`method ${plan.method}: ${plan.methodReason}\n`);
+  if (plan.endpointBy === 'scribe') {
+    process.stdout.write(
+      `endpoint: run by Scribe's server in context ${d.context} (a ${plan.serviceType} Service)\n`,
+    );
+  }
   for (const o of objects) process.stdout.write(`${o.line}\n`);
   process.stdout.write(
     `persistentvolumeclaim/${d.name} annotated (dry run) ${where(d.context, d.namespace)}\n` +

@@ -7,6 +7,7 @@ import type {
   V1PersistentVolumeClaimList,
   V1Secret,
   V1Service,
+  V1ServiceList,
   V1StorageClass,
   V1StorageClassList,
   V1ValidatingWebhookConfigurationList,
@@ -202,6 +203,14 @@ export class Cluster {
       method: 'GET',
       path: `${ns(namespace)}/services/${enc(name)}`,
       intent: { verb: 'get', resource: 'services', name, namespace },
+    });
+  }
+
+  listServices(namespace: string): Promise<V1ServiceList> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/services`,
+      intent: { verb: 'list', resource: 'services', namespace },
     });
   }
 

@@ -93,6 +93,12 @@ export interface EnablePlan {
   serviceType: ServiceType;
   /** New key pairs, or the pair both existing Secrets already hold. */
   keys: 'generate' | 'reuse';
+  /**
+   * Who runs the destination's mover endpoint: Scribe's in-cluster server
+   * when it is installed there (it receives with a Job per sync and snapshots
+   * after each), else the plugin itself (a Deployment and a Service).
+   */
+  endpointBy: 'scribe' | 'plugin';
   create: {
     destinationPvc?: V1PersistentVolumeClaim;
     destinationSecret: boolean;
@@ -350,6 +356,16 @@ export function planEnable(input: EnableInputs): EnablePlan {
     ...(previous?.syncRequested ? { syncRequested: previous.syncRequested } : {}),
   };
   const currentDst = dst.pvc ? parseSpec(dst.pvc.metadata?.annotations).spec : undefined;
+  // Two receivers must never share the volume: the plugin's own endpoint only
+  // where no Scribe server runs, and a leftover one is reported.
+  const endpointBy: EnablePlan['endpointBy'] =
+    dst.webhookNames && hasScribeWebhook(dst.webhookNames) ? 'scribe' : 'plugin';
+  if (endpointBy === 'scribe' && (dst.deployment || dst.service)) {
+    errors.push(
+      `Scribe now runs in context "${dstRef.context}", but deployment/service "${names.endpoint}" from an earlier enable still receive there: ` +
+        `run kubectl scribe disable pvc ${srcRef.name} and enable again`,
+    );
+  }
   // An existing endpoint Service keeps its type: that is how the source reaches it.
   const effectiveServiceType = (dst.service?.spec?.type as ServiceType | undefined) ?? serviceType;
   const destinationSpec: DestinationSpec = {
@@ -371,12 +387,15 @@ export function planEnable(input: EnableInputs): EnablePlan {
     names,
     serviceType: effectiveServiceType,
     keys,
+    endpointBy,
     create: {
       ...(createPvc ? { destinationPvc: createPvc } : {}),
       destinationSecret: !dst.secret,
       sourceSecret: !source.secret,
-      ...(dst.deployment ? {} : { deployment: endpointDeployment(endpoint) }),
-      ...(dst.service ? {} : { service: endpointService(endpoint) }),
+      ...(endpointBy === 'plugin' && !dst.deployment
+        ? { deployment: endpointDeployment(endpoint) }
+        : {}),
+      ...(endpointBy === 'plugin' && !dst.service ? { service: endpointService(endpoint) } : {}),
     },
     sourceSpec,
     destinationSpec,

@@ -79,8 +79,9 @@ export async function executeEnable(
   };
   try {
     deps.signal?.throwIfAborted();
+    let dstUid = dstPvc?.metadata?.uid;
     if (plan.create.destinationPvc) {
-      await dst.createPvc(plan.create.destinationPvc);
+      dstUid = (await dst.createPvc(plan.create.destinationPvc)).metadata?.uid;
       undo.push({
         what: `persistentvolumeclaim/${d.name} (context ${d.context})`,
         run: () => dst.deletePvc(d.namespace, d.name),
@@ -137,13 +138,13 @@ export async function executeEnable(
       );
     }
 
-    const endpoint = await waitForEndpoint(plan, dst, deps);
-
     // Destination first: a source pointing at an unannotated destination
-    // would be half-configured.
-    const dstBefore = (dstPvc ?? (await dst.getPvc(d.namespace, d.name))).metadata?.annotations;
-    const dstPatch = specAnnotationsPatch(dstBefore, plan.destinationSpec);
-    if (Object.keys(dstPatch).length) {
+    // would be half-configured. Where Scribe runs the endpoint, annotating the
+    // destination is what makes its server start it.
+    const annotateDestination = async () => {
+      const dstBefore = (dstPvc ?? (await dst.getPvc(d.namespace, d.name))).metadata?.annotations;
+      const dstPatch = specAnnotationsPatch(dstBefore, plan.destinationSpec);
+      if (!Object.keys(dstPatch).length) return;
       await dst.annotatePvc(d.namespace, d.name, dstPatch);
       undo.push({
         what: `the annotations of persistentvolumeclaim/${d.name} (context ${d.context})`,
@@ -152,6 +153,23 @@ export async function executeEnable(
       note(
         `persistentvolumeclaim/${d.name} annotated (context ${d.context}, namespace ${d.namespace})`,
       );
+    };
+    let endpoint: string;
+    if (plan.endpointBy === 'scribe') {
+      await annotateDestination();
+      endpoint = await waitForEndpoint(plan, dst, deps, async () => {
+        const list = await dst.listServices(d.namespace);
+        return (list.items ?? []).find((svc) =>
+          svc.metadata?.ownerReferences?.some(
+            (o) => o.kind === 'PersistentVolumeClaim' && o.uid === dstUid,
+          ),
+        );
+      });
+    } else {
+      endpoint = await waitForEndpoint(plan, dst, deps, () =>
+        dst.getService(d.namespace, plan.names.endpoint),
+      );
+      await annotateDestination();
     }
     const srcBefore = srcPvc.metadata?.annotations;
     const srcPatch = specAnnotationsPatch(srcBefore, { ...plan.sourceSpec, endpoint });
@@ -188,29 +206,45 @@ export async function executeEnable(
   }
 }
 
-async function waitForEndpoint(plan: EnablePlan, dst: Cluster, deps: EnableDeps): Promise<string> {
+async function waitForEndpoint(
+  plan: EnablePlan,
+  dst: Cluster,
+  deps: EnableDeps,
+  find: () => Promise<V1Service | undefined>,
+): Promise<string> {
   const d = plan.destination;
   const deadline = Date.now() + deps.endpointTimeoutMs;
   let nodes: V1Node[] = [];
   if (plan.serviceType === 'NodePort') nodes = (await dst.listNodes()).items ?? [];
+  const what =
+    plan.endpointBy === 'scribe'
+      ? `the endpoint Scribe's server runs for persistentvolumeclaim/${d.name}`
+      : `service/${plan.names.endpoint}`;
   let told = false;
   for (;;) {
     deps.signal?.throwIfAborted();
-    const svc = await dst.getService(d.namespace, plan.names.endpoint);
-    const addr = endpointAddress(svc, plan.serviceType, nodes);
+    const svc = await find();
+    const addr = svc && endpointAddress(svc, plan.serviceType, nodes);
     if (addr) return addr;
     if (Date.now() + deps.pollMs > deadline) {
+      const after = `after ${Math.round(deps.endpointTimeoutMs / 1000)}s`;
+      if (plan.endpointBy === 'scribe' && !svc) {
+        throw new CliError(
+          `Scribe's server in context ${d.context} has not created an endpoint for persistentvolumeclaim "${d.name}" (namespace ${d.namespace}) ${after}: ` +
+            'check that it runs there, or raise --endpoint-timeout',
+        );
+      }
       throw new CliError(
-        `service "${plan.names.endpoint}" (context ${d.context}, namespace ${d.namespace}) has no ${
+        `service "${svc?.metadata?.name ?? plan.names.endpoint}" (context ${d.context}, namespace ${d.namespace}) has no ${
           plan.serviceType === 'LoadBalancer' ? 'load balancer address' : 'address'
-        } after ${Math.round(deps.endpointTimeoutMs / 1000)}s: ` +
+        } ${after}: ` +
           (plan.serviceType === 'LoadBalancer'
             ? 'does that cluster provide LoadBalancer Services? Try --service-type NodePort, or raise --endpoint-timeout'
             : 'check the Service with kubectl describe service'),
       );
     }
     if (!told) {
-      deps.log(`waiting for the address of service/${plan.names.endpoint} (context ${d.context})`);
+      deps.log(`waiting for the address of ${what} (context ${d.context})`);
       told = true;
     }
     await sleep(deps.pollMs, deps.signal);
