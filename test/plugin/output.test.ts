@@ -109,6 +109,29 @@ describe('status rows', () => {
     );
   });
 
+  it('-A adds the namespace first; -o wide adds endpoint, source, duration, next sync, snapshot, error', () => {
+    const row = replicationRow(pvc(source))!;
+    const all = renderTable([row], statusColumns(now, true), true).split('\n')[0]!;
+    expect(all.split(/\s{3,}/)).toEqual([
+      'NAMESPACE',
+      'NAME',
+      'STATE',
+      'METHOD',
+      'DESTINATION',
+      'SCHEDULE',
+      'LAST SYNC',
+      'LAG',
+      'RESULT',
+      'BYTES',
+      'ENDPOINT',
+      'SOURCE',
+      'DURATION',
+      'NEXT SYNC',
+      'SNAPSHOT',
+      'ERROR',
+    ]);
+  });
+
   it('a running sync shows since when it runs, not when the previous one ended', () => {
     const row = replicationRow(
       pvc({
