@@ -3,7 +3,7 @@
 // ApiException with the Status body, and a watch through its Watch class.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from './api/server.ts';
+import { mergeKubeconfigs, startApiServer, type ApiServer } from './api/server.ts';
 
 let server: ApiServer;
 let kc: k8s.KubeConfig;
@@ -159,6 +159,27 @@ describe('@kubernetes/client-node against the stand-in', () => {
       controller.abort();
     }
     expect(seen).toEqual(['ADDED:w', 'MODIFIED:w', 'DELETED:w']);
+  });
+
+  it('two stand-ins in one kubeconfig: contexts reach their own cluster', async () => {
+    const other = await startApiServer({ name: 'destination' });
+    try {
+      const both = new k8s.KubeConfig();
+      both.loadFromString(
+        JSON.stringify(mergeKubeconfigs(server.kubeconfig('src', NS), other.kubeconfig('dst'))),
+      );
+      expect(both.getContexts().map((c) => c.name)).toEqual(['src', 'dst']);
+      both.setCurrentContext('dst');
+      const dst = both.makeApiClient(k8s.CoreV1Api);
+      const names = (await dst.listNamespace()).items.map((n) => n.metadata?.name);
+      expect(names).not.toContain(NS);
+      expect(names).toContain('default');
+      expect(() => mergeKubeconfigs(server.kubeconfig('a'), server.kubeconfig('b'))).toThrow(
+        /two clusters are named "standin"/,
+      );
+    } finally {
+      await other.stop();
+    }
   });
 
   it('the read-only token may read but not write', async () => {

@@ -89,16 +89,16 @@ ${extra}spec:
 `;
 
 beforeAll(async () => {
-  server = await startApiServer({ admission: chain });
+  server = await startApiServer({
+    admission: chain,
+    podLogs: (ns, pod, container) => Promise.resolve(`log of ${ns}/${pod}/${container ?? ''}\n`),
+  });
   admin = { url: server.url, caPem: server.caPem, token: server.token };
   dir = await mkdtemp(join(tmpdir(), 'standin-kubectl-'));
   await server.writeKubeconfig(join(dir, 'kubeconfig'), 'standin');
   env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') };
-  await ok(
-    'create',
-    '-f',
-    await manifest('ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: conf\n'),
-  );
+  // A typed-client create: kubectl sends it as protobuf.
+  await ok('create', 'namespace', 'conf');
 });
 
 afterAll(async () => {
@@ -356,7 +356,7 @@ spec:
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
       expect(out).toMatch(re);
     };
     try {
@@ -465,6 +465,22 @@ spec:
       'serviceaccount/default\n',
     );
     expect(await ok('-n', 'conf', 'delete', 'job', 'once')).toBe('job.batch "once" deleted\n');
+  });
+
+  it('nodes and pod logs', async () => {
+    await ok(
+      'apply',
+      '-f',
+      await manifest(
+        'node.yaml',
+        'apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    node-role.kubernetes.io/worker: ""\n',
+      ),
+    );
+    expect(await ok('get', 'nodes')).toMatch(
+      /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nn1\s+NotReady\s+worker\s+\d+s\s*\n$/,
+    );
+    await ok('-n', 'conf', 'run', 'logged', '--image=busybox:1.36', '--restart=Never');
+    expect(await ok('-n', 'conf', 'logs', 'logged')).toBe('log of conf/logged/logged\n');
   });
 
   it('delete namespace removes its contents', async () => {

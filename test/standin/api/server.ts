@@ -131,3 +131,38 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     },
   };
 }
+
+interface KubeconfigShape {
+  clusters: { name: string }[];
+  users: { name: string }[];
+  contexts: { name: string }[];
+  'current-context'?: string;
+}
+
+/**
+ * One kubeconfig holding several stand-ins' clusters, users and contexts (a
+ * source and a destination cluster, as `kubectl scribe` sees them); the
+ * current context is the first one's. Names must not collide: give each
+ * server its own `name`.
+ */
+export function mergeKubeconfigs(...configs: object[]): object {
+  const all = configs as KubeconfigShape[];
+  const merged = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    preferences: {},
+    clusters: all.flatMap((c) => c.clusters),
+    users: all.flatMap((c) => c.users),
+    contexts: all.flatMap((c) => c.contexts),
+    'current-context': all[0]?.['current-context'] ?? '',
+  };
+  for (const key of ['clusters', 'users', 'contexts'] as const) {
+    const names = merged[key].map((e) => e.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup)
+      throw new Error(
+        `mergeKubeconfigs: two ${key} are named "${dup}"; give each server its own name`,
+      );
+  }
+  return merged;
+}
