@@ -5,8 +5,9 @@
 // come from the library (type-only imports), and exec credential plugins run
 // through the library's own ExecAuth.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
 import { CliError } from '../errors.ts';
 import type { ResolvedConfig } from '../kubeconfig/types.ts';
 import { VERSION } from '../version.ts';
@@ -21,6 +22,13 @@ export const patchContentType = {
 export type PatchKind = keyof typeof patchContentType;
 
 export const fieldManager = 'kubectl-scribe';
+
+// Loaded with require: the ESM facade of node:http reads every export, which
+// loads Node's bundled undici for its fetch getters (tens of milliseconds on
+// every start of every command).
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof Http;
+const https = require('node:https') as typeof Https;
 
 export interface RestRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -55,8 +63,8 @@ export class KubeRest {
   readonly server: URL;
   readonly timeoutMs: number | undefined;
   private readonly config: ResolvedConfig;
-  private readonly agent: http.Agent;
-  private readonly tls: https.AgentOptions;
+  private readonly agent: Http.Agent;
+  private readonly tls: Https.AgentOptions;
   private readonly baseHeaders: Record<string, string>;
   private tlsFromExec: { cert?: Buffer | string; key?: Buffer | string } = {};
 
@@ -73,7 +81,7 @@ export class KubeRest {
         `cluster "${config.clusterName}" uses proxy-url, which kubectl scribe does not support yet; reach the server directly or through a tunnel`,
       );
     }
-    const tls: https.AgentOptions = {
+    const tls: Https.AgentOptions = {
       keepAlive: true,
       ca: readMaterial(c['certificate-authority'], c['certificate-authority-data'], 'the CA file'),
       cert: readMaterial(
@@ -124,7 +132,7 @@ export class KubeRest {
     if (u.exec) {
       const { ExecAuth } = await import('@kubernetes/client-node/dist/exec_auth.js');
       execAuth ??= new ExecAuth();
-      const opts: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
+      const opts: Https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
       try {
         await execAuth.applyAuthentication(
           { name: this.config.userName, exec: u.exec } as Parameters<
