@@ -9,7 +9,7 @@
 //   node bench/plugin/run.ts [--runs N]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSpec } from '../../model/src/index.ts';
 import { startApiServer } from '../../test/standin/api/server.ts';
@@ -157,9 +157,15 @@ async function main(): Promise<void> {
     ]);
 
     const base = start['kubectl version --client']!;
+    const load = loadavg().map((l) => Math.round(l * 100) / 100);
     const results = {
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        node: process.version,
+        loadAverage: load,
+      },
       kubectl: (await kc(['version', '--client'])).split('\n')[0],
       runs,
       startup: start,
@@ -183,13 +189,18 @@ async function main(): Promise<void> {
     };
     const outDir = join(here, 'results');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ ...results, met }, null, 2)}\n`);
+    const { format } = await import('prettier');
+    // Both files laid out as the repository's formatter would, so lint stays clean.
+    writeFileSync(
+      join(outDir, 'latest.json'),
+      await format(JSON.stringify({ ...results, met }), { parser: 'json' }),
+    );
     const row = (name: string, f: Figures) =>
       `| ${name} | ${f.medianMs} | ${f.minMs} | ${f.p90Ms} | ${f.peakRssMiB} |`;
     const md = [
       '# `kubectl scribe` startup',
       '',
-      `${results.date}, ${results.machine.cpus} CPUs (${results.machine.model}), Node.js ${results.machine.node}, ${results.kubectl}; ${runs} runs of each command, round-robin, each a new process (after one warm-up run each). Wall time in ms; peak RSS in MiB.`,
+      `${results.date}, ${results.machine.cpus} CPUs (${results.machine.model}), Node.js ${results.machine.node}, ${results.kubectl}, load average ${load.join(' ')} at the end (other work shares the machine: the ratios, taken in one run, matter more than the times); ${runs} runs of each command, round-robin, each a new process (after one warm-up run each). Wall time in ms; peak RSS in MiB.`,
       '',
       '| command | median | min | p90 | peak RSS |',
       '|---|---|---|---|---|',
@@ -207,8 +218,6 @@ async function main(): Promise<void> {
       `The very first \`kubectl scribe --help\` after emptying Node's compile cache took ${results.firstEverStartMs} ms.`,
       '',
     ].join('\n');
-    // Laid out as the repository's formatter would, so lint stays clean.
-    const { format } = await import('prettier');
     const pretty = await format(md, { parser: 'markdown' });
     writeFileSync(join(outDir, 'latest.md'), pretty);
     process.stdout.write(pretty);
