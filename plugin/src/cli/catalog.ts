@@ -1,0 +1,68 @@
+// What `kubectl scribe` offers, as plain data: the root help, the command
+// classes' summaries and shell completion all read it, and reading it loads
+// nothing (no oclif, no Kubernetes client).
+
+export interface CatalogEntry {
+  /** oclif's command id (topic:command). */
+  id: string;
+  /** The synopsis after "kubectl scribe". */
+  usage: string;
+  summary: string;
+}
+
+export const catalog: readonly CatalogEntry[] = [
+  {
+    id: 'enable:pvc',
+    usage: 'enable pvc NAME --to CONTEXT[/NAMESPACE[/PVC]]',
+    summary: 'Protect a PVC: replicate it to a PVC in another cluster or namespace.',
+  },
+  {
+    id: 'status',
+    usage: 'status [pvc NAME]',
+    summary: 'Show replicated PVCs: method, destination, schedule, last sync, lag, result.',
+  },
+  {
+    id: 'sync:pvc',
+    usage: 'sync pvc NAME [--wait]',
+    summary: 'Sync a replicated PVC now.',
+  },
+  {
+    id: 'disable:pvc',
+    usage: 'disable pvc NAME [--delete-destination]',
+    summary: "Stop replicating a PVC: remove Scribe's annotations, Secrets and endpoint.",
+  },
+  { id: 'version', usage: 'version', summary: "Print the plugin's version." },
+];
+
+export const topics: Readonly<Record<string, { description: string }>> = {
+  enable: { description: 'Protect a resource by replicating it.' },
+  disable: { description: 'Stop replicating a resource.' },
+  sync: { description: 'Sync a replicated resource now.' },
+};
+
+export function summaryOf(id: string): string {
+  const e = catalog.find((c) => c.id === id);
+  if (!e) throw new Error(`no catalog entry for command ${id}`);
+  return e.summary;
+}
+
+/** The root help, laid out like kubectl's own. */
+export function renderRootHelp(): string {
+  const width = Math.max(...catalog.map((c) => c.usage.length));
+  const lines = catalog.map((c) => `  ${c.usage.padEnd(width)}   ${c.summary}`);
+  return [
+    "kubectl scribe replicates PVC data to another cluster or namespace, asynchronously, with rsync's delta transfer.",
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Flags every cluster command takes, as kubectl does:',
+    '  --kubeconfig --context --cluster --user -n/--namespace --request-timeout',
+    '',
+    'Usage:',
+    '  kubectl scribe COMMAND [flags]',
+    '',
+    'Use "kubectl scribe COMMAND --help" for more information about a command.',
+    '',
+  ].join('\n');
+}

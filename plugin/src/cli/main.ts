@@ -1,0 +1,77 @@
+// The oclif entry: configuration held in memory (no package.json of its own,
+// no manifest, no directory scan), the command map imported explicitly.
+import { fileURLToPath } from 'node:url';
+import { Config, Errors, run, settings } from '@oclif/core';
+import { VERSION } from '../version.ts';
+import { topics } from './catalog.ts';
+
+// Sources run as TypeScript under Node's type stripping: oclif must not look
+// for ts-node or tsx (it would, when NODE_ENV is test or development).
+settings.enableAutoTranspile = false;
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function pjson() {
+  return {
+    name: 'kubectl-scribe',
+    version: VERSION,
+    type: 'module',
+    oclif: {
+      bin: 'kubectl scribe',
+      dirname: 'kubectl-scribe',
+      topicSeparator: ' ' as const,
+      commands: {
+        strategy: 'explicit' as const,
+        target: './src/commands/index.ts',
+        identifier: 'commands',
+      },
+      topics,
+      helpClass: './src/cli/help.ts',
+      additionalHelpFlags: ['-h'],
+    },
+  };
+}
+
+/** Runs one invocation; returns the exit status (errors printed as kubectl prints them). */
+export async function main(argv: string[]): Promise<number> {
+  // kubectl's `help COMMAND` form; oclif has no help command of its own here.
+  if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
+  try {
+    const config = await Config.load({ root, pjson: pjson() as never, isRoot: true } as never);
+    await run(argv, config);
+    return 0;
+  } catch (err) {
+    return reportError(err, argv);
+  }
+}
+
+export function reportError(err: unknown, argv: readonly string[] = []): number {
+  if (err instanceof Errors.ExitError) return err.oclif.exit ?? 0;
+  const e = err as Error & { exitCode?: number; oclif?: { exit?: number } };
+  process.stderr.write(`error: ${kubectlTone(e?.message ?? String(err), argv)}\n`);
+  if (process.env.SCRIBE_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+  return e?.exitCode ?? 1;
+}
+
+/** oclif's parse errors, reworded as kubectl words them, on one line. */
+export function kubectlTone(message: string, argv: readonly string[]): string {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const cmd = words.slice(0, words[0] === 'status' || words[0] === 'version' ? 1 : 2).join(' ');
+  const help = `see kubectl scribe ${cmd ? `${cmd} ` : ''}--help`;
+  let m = message
+    .replace(/^The following errors? occurred:\s*/, '')
+    .replace(/\s*See more help with --help\s*$/, '')
+    .trim();
+  let r: RegExpExecArray | null;
+  if ((r = /^Missing required flag (\S+)/.exec(m)))
+    return `required flag "--${r[1]}" not set; ${help}`;
+  if ((r = /^Missing \d+ required args?:\n(\S+)/.exec(m))) {
+    return `required argument ${r[1]!.toUpperCase()} not given; ${help}`;
+  }
+  if ((r = /^Nonexistent flags?: (.+)/.exec(m))) return `unknown flag: ${r[1]}; ${help}`;
+  if ((r = /^command (.+) not found$/.exec(m))) {
+    return `unknown command "${r[1]!.replace(/:/g, ' ')}" for "kubectl scribe"; see kubectl scribe --help`;
+  }
+  if (/^(Expected|Unexpected argument|Flag --)/.test(m)) m = `${m}; ${help}`;
+  return m.replace(/\n+/g, '; ');
+}

@@ -1,0 +1,63 @@
+import { summaryOf } from '../cli/catalog.ts';
+import { Args, Command, Flags } from '@oclif/core';
+import { kubeFlags, outputFlag } from '../cli/flags.ts';
+
+export default class EnablePvc extends Command {
+  static override summary = summaryOf('enable:pvc');
+  static override description = `Checks both sides first (the PVC exists, the methods its StorageClass supports, the destination's volume mode equals the source's, the destination is large enough), then generates this replication's SSH keys, creates the destination PVC if absent, the key Secrets on both sides and the destination's mover endpoint, and annotates both PVCs. Running it again changes nothing; a failure removes what this run created.
+
+--to takes CONTEXT[/NAMESPACE[/PVC]]: the namespace defaults to the source's, the PVC name to the source's. --method auto (the default) picks the most efficient method the source's storage supports and says why.`;
+  static override examples = [
+    'kubectl scribe enable pvc data --to dr',
+    'kubectl scribe enable pvc data -n shop --to dr/shop-dr/data-replica --schedule "*/30 * * * *"',
+    'kubectl scribe enable pvc data --to dr --method snapshot --dest-storage-class fast --dry-run',
+  ];
+  static override args = {
+    name: Args.string({ required: true, description: 'The source PVC.' }),
+  };
+  static override flags = {
+    ...kubeFlags,
+    to: Flags.string({
+      required: true,
+      summary: 'The destination: CONTEXT[/NAMESPACE[/PVC]].',
+    }),
+    method: Flags.string({
+      default: 'auto',
+      summary: "auto | clone | snapshot | live | a storage vendor's method.",
+    }),
+    schedule: Flags.string({
+      default: '*/15 * * * *',
+      summary: 'A 5-field cron schedule (UTC), or "manual" for kubectl scribe sync only.',
+    }),
+    'dest-storage-class': Flags.string({ summary: "The destination PVC's StorageClass." }),
+    'dest-access-mode': Flags.string({
+      options: ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'],
+      summary: "The destination PVC's access mode (default: the source's).",
+    }),
+    'dest-capacity': Flags.string({
+      summary: "The destination PVC's size, e.g. 20Gi (default: the source's).",
+    }),
+    'service-type': Flags.string({
+      options: ['ClusterIP', 'LoadBalancer', 'NodePort'],
+      summary:
+        "How the destination's endpoint is reached (default: ClusterIP within one cluster, else LoadBalancer).",
+    }),
+    'endpoint-timeout': Flags.string({
+      default: '2m',
+      summary: "How long to wait for the destination endpoint's address.",
+    }),
+    'skip-webhook-check': Flags.boolean({
+      summary: 'Enable even if the Scribe webhook is not installed on the source cluster.',
+    }),
+    'dry-run': Flags.boolean({
+      summary: 'Print what would be created and changed; change nothing.',
+    }),
+    output: outputFlag(['json', 'yaml']),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(EnablePvc);
+    const { enablePvc } = await import('../actions/enable.ts');
+    await enablePvc(args.name, flags);
+  }
+}

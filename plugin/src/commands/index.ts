@@ -1,0 +1,17 @@
+// The explicit command map oclif loads instead of scanning a directory. Each
+// class only declares flags; its run() imports the work, so --help and version
+// never load the Kubernetes client. Room is left for failover, reverse,
+// migrate (pvc), install and doctor.
+import DisablePvc from './disable-pvc.ts';
+import EnablePvc from './enable-pvc.ts';
+import Status from './status.ts';
+import SyncPvc from './sync-pvc.ts';
+import Version from './version.ts';
+
+export const commands = {
+  'enable:pvc': EnablePvc,
+  'disable:pvc': DisablePvc,
+  'sync:pvc': SyncPvc,
+  status: Status,
+  version: Version,
+};

@@ -1,0 +1,272 @@
+// The resources Scribe reads and writes in one cluster, over KubeRest.
+// Annotation changes go as JSON merge patches with the matching Content-Type,
+// as `kubectl annotate` sends them.
+import type {
+  V1Deployment,
+  V1PersistentVolumeClaim,
+  V1PersistentVolumeClaimList,
+  V1Secret,
+  V1Service,
+  V1ServiceList,
+  V1StorageClass,
+  V1StorageClassList,
+  V1ValidatingWebhookConfigurationList,
+  V1MutatingWebhookConfigurationList,
+  V1NodeList,
+} from '@kubernetes/client-node';
+import { isNotFound } from './api-errors.ts';
+import { fieldManager, KubeRest, patchContentType } from './rest.ts';
+
+/** A VolumeSnapshotClass (snapshot.storage.k8s.io/v1, a CRD: no model in the library). */
+export interface VolumeSnapshotClass {
+  metadata: { name: string; annotations?: Record<string, string> };
+  driver: string;
+  deletionPolicy?: string;
+}
+
+const ns = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
+const nsApps = (namespace: string) => `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}`;
+const enc = encodeURIComponent;
+
+export type AnnotationPatch = Record<string, string | null>;
+
+export class Cluster {
+  readonly rest: KubeRest;
+  constructor(rest: KubeRest) {
+    this.rest = rest;
+  }
+
+  get context(): string {
+    return this.rest.context;
+  }
+
+  get namespace(): string {
+    return this.rest.namespace;
+  }
+
+  getPvc(namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/persistentvolumeclaims/${enc(name)}`,
+      intent: { verb: 'get', resource: 'persistentvolumeclaims', name, namespace },
+    });
+  }
+
+  async findPvc(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+    try {
+      return await this.getPvc(namespace, name);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** PVCs of one namespace, or of all when namespace is undefined. */
+  listPvcs(namespace: string | undefined): Promise<V1PersistentVolumeClaimList> {
+    return this.rest.request({
+      method: 'GET',
+      path: namespace
+        ? `${ns(namespace)}/persistentvolumeclaims`
+        : '/api/v1/persistentvolumeclaims',
+      intent: { verb: 'list', resource: 'persistentvolumeclaims', namespace },
+    });
+  }
+
+  createPvc(pvc: V1PersistentVolumeClaim): Promise<V1PersistentVolumeClaim> {
+    const namespace = pvc.metadata?.namespace ?? this.namespace;
+    return this.rest.request({
+      method: 'POST',
+      path: `${ns(namespace)}/persistentvolumeclaims`,
+      query: { fieldManager },
+      body: pvc,
+      intent: {
+        verb: 'create',
+        resource: 'persistentvolumeclaims',
+        name: pvc.metadata?.name,
+        namespace,
+      },
+    });
+  }
+
+  /** Sets (string) or removes (null) annotations: a merge patch, as kubectl annotate sends. */
+  annotatePvc(
+    namespace: string,
+    name: string,
+    annotations: AnnotationPatch,
+  ): Promise<V1PersistentVolumeClaim> {
+    return this.rest.request({
+      method: 'PATCH',
+      path: `${ns(namespace)}/persistentvolumeclaims/${enc(name)}`,
+      query: { fieldManager },
+      body: { metadata: { annotations } },
+      contentType: patchContentType.merge,
+      intent: { verb: 'patch', resource: 'persistentvolumeclaims', name, namespace },
+    });
+  }
+
+  deletePvc(namespace: string, name: string): Promise<unknown> {
+    return this.rest.request({
+      method: 'DELETE',
+      path: `${ns(namespace)}/persistentvolumeclaims/${enc(name)}`,
+      intent: { verb: 'delete', resource: 'persistentvolumeclaims', name, namespace },
+    });
+  }
+
+  getStorageClass(name: string): Promise<V1StorageClass> {
+    return this.rest.request({
+      method: 'GET',
+      path: `/apis/storage.k8s.io/v1/storageclasses/${enc(name)}`,
+      intent: { verb: 'get', resource: 'storageclasses.storage.k8s.io', name },
+    });
+  }
+
+  listStorageClasses(): Promise<V1StorageClassList> {
+    return this.rest.request({
+      method: 'GET',
+      path: '/apis/storage.k8s.io/v1/storageclasses',
+      intent: { verb: 'list', resource: 'storageclasses.storage.k8s.io' },
+    });
+  }
+
+  /** VolumeSnapshotClasses; none when the snapshot CRDs are not installed. */
+  async listVolumeSnapshotClasses(): Promise<VolumeSnapshotClass[]> {
+    try {
+      const list = await this.rest.request<{ items?: VolumeSnapshotClass[] }>({
+        method: 'GET',
+        path: '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses',
+        intent: { verb: 'list', resource: 'volumesnapshotclasses.snapshot.storage.k8s.io' },
+      });
+      return list.items ?? [];
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/secrets/${enc(name)}`,
+      intent: { verb: 'get', resource: 'secrets', name, namespace },
+    });
+  }
+
+  createSecret(secret: V1Secret): Promise<V1Secret> {
+    const namespace = secret.metadata?.namespace ?? this.namespace;
+    return this.rest.request({
+      method: 'POST',
+      path: `${ns(namespace)}/secrets`,
+      query: { fieldManager },
+      body: secret,
+      intent: { verb: 'create', resource: 'secrets', name: secret.metadata?.name, namespace },
+    });
+  }
+
+  deleteSecret(namespace: string, name: string): Promise<unknown> {
+    return this.rest.request({
+      method: 'DELETE',
+      path: `${ns(namespace)}/secrets/${enc(name)}`,
+      intent: { verb: 'delete', resource: 'secrets', name, namespace },
+    });
+  }
+
+  getDeployment(namespace: string, name: string): Promise<V1Deployment> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${nsApps(namespace)}/deployments/${enc(name)}`,
+      intent: { verb: 'get', resource: 'deployments.apps', name, namespace },
+    });
+  }
+
+  createDeployment(d: V1Deployment): Promise<V1Deployment> {
+    const namespace = d.metadata?.namespace ?? this.namespace;
+    return this.rest.request({
+      method: 'POST',
+      path: `${nsApps(namespace)}/deployments`,
+      query: { fieldManager },
+      body: d,
+      intent: { verb: 'create', resource: 'deployments.apps', name: d.metadata?.name, namespace },
+    });
+  }
+
+  deleteDeployment(namespace: string, name: string): Promise<unknown> {
+    return this.rest.request({
+      method: 'DELETE',
+      path: `${nsApps(namespace)}/deployments/${enc(name)}`,
+      query: { propagationPolicy: 'Background' },
+      intent: { verb: 'delete', resource: 'deployments.apps', name, namespace },
+    });
+  }
+
+  getService(namespace: string, name: string): Promise<V1Service> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/services/${enc(name)}`,
+      intent: { verb: 'get', resource: 'services', name, namespace },
+    });
+  }
+
+  listServices(namespace: string): Promise<V1ServiceList> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/services`,
+      intent: { verb: 'list', resource: 'services', namespace },
+    });
+  }
+
+  createService(s: V1Service): Promise<V1Service> {
+    const namespace = s.metadata?.namespace ?? this.namespace;
+    return this.rest.request({
+      method: 'POST',
+      path: `${ns(namespace)}/services`,
+      query: { fieldManager },
+      body: s,
+      intent: { verb: 'create', resource: 'services', name: s.metadata?.name, namespace },
+    });
+  }
+
+  deleteService(namespace: string, name: string): Promise<unknown> {
+    return this.rest.request({
+      method: 'DELETE',
+      path: `${ns(namespace)}/services/${enc(name)}`,
+      intent: { verb: 'delete', resource: 'services', name, namespace },
+    });
+  }
+
+  listNodes(): Promise<V1NodeList> {
+    return this.rest.request({
+      method: 'GET',
+      path: '/api/v1/nodes',
+      intent: { verb: 'list', resource: 'nodes' },
+    });
+  }
+
+  /** Names of the webhooks registered (validating and mutating). */
+  async webhookNames(): Promise<string[]> {
+    const [v, m] = await Promise.all([
+      this.rest.request<V1ValidatingWebhookConfigurationList>({
+        method: 'GET',
+        path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+        intent: {
+          verb: 'list',
+          resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
+        },
+      }),
+      this.rest.request<V1MutatingWebhookConfigurationList>({
+        method: 'GET',
+        path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+        intent: {
+          verb: 'list',
+          resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+        },
+      }),
+    ]);
+    return [...(v.items ?? []), ...(m.items ?? [])].flatMap((c) =>
+      (c.webhooks ?? []).map((w) => w.name),
+    );
+  }
+
+  close(): void {
+    this.rest.close();
+  }
+}

@@ -1,0 +1,204 @@
+// The Kubernetes objects `enable` creates, built from names and choices. Pure.
+import { createHash } from 'node:crypto';
+import type {
+  V1Deployment,
+  V1PersistentVolumeClaim,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import { keyFiles } from '../../../mover/src/keys.ts';
+
+export const moverPort = 2222;
+const keysMount = '/keys';
+const dataPath = '/data';
+
+export const managedBy = { 'app.kubernetes.io/managed-by': 'kubectl-scribe' } as const;
+
+/** `base` cut to `max` characters with a stable hash suffix when it is longer. */
+function fit(base: string, max: number): string {
+  if (base.length <= max) return base;
+  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, max - 9).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+export interface ReplicationNames {
+  /** Source side: client key + the host's public key. */
+  sourceSecret: string;
+  /** Destination side: host key + the client's public key. */
+  destinationSecret: string;
+  /** The destination endpoint's Deployment and Service (a DNS-1035 label). */
+  endpoint: string;
+}
+
+export function replicationNames(sourcePvc: string, destinationPvc: string): ReplicationNames {
+  const label = (s: string) => s.replace(/\./g, '-');
+  return {
+    sourceSecret: fit(`scribe-source-${sourcePvc}`, 253),
+    destinationSecret: fit(`scribe-destination-${destinationPvc}`, 253),
+    endpoint: fit(`scribe-dst-${label(destinationPvc)}`, 63),
+  };
+}
+
+export interface KeyMaterial {
+  client: string;
+  clientPub: string;
+  host: string;
+  hostPub: string;
+}
+
+function labels(instance: string): Record<string, string> {
+  // A label value holds at most 63 characters; a PVC name may hold 253.
+  return {
+    ...managedBy,
+    'app.kubernetes.io/name': 'scribe',
+    'app.kubernetes.io/instance': fit(instance, 63),
+  };
+}
+
+function secret(
+  name: string,
+  namespace: string,
+  instance: string,
+  files: Record<string, string>,
+): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: labels(instance) },
+    type: 'Opaque',
+    // data, not stringData: the API server converts stringData, but not
+    // every API server a test plays does, and the bytes are the same.
+    data: Object.fromEntries(
+      Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
+  };
+}
+
+/** The files architecture.md gives the source side. */
+export function sourceSecret(
+  name: string,
+  namespace: string,
+  pvc: string,
+  k: KeyMaterial,
+): V1Secret {
+  return secret(name, namespace, pvc, {
+    [keyFiles.client]: k.client,
+    [keyFiles.hostPub]: k.hostPub,
+  });
+}
+
+/** The files architecture.md gives the destination side. */
+export function destinationSecret(
+  name: string,
+  namespace: string,
+  pvc: string,
+  k: KeyMaterial,
+): V1Secret {
+  return secret(name, namespace, pvc, {
+    [keyFiles.host]: k.host,
+    [keyFiles.clientPub]: k.clientPub,
+  });
+}
+
+export interface DestinationPvcChoice {
+  name: string;
+  namespace: string;
+  storageClassName?: string | undefined;
+  accessModes: string[];
+  volumeMode: 'Filesystem' | 'Block';
+  storage: string;
+}
+
+export function destinationPvc(c: DestinationPvcChoice): V1PersistentVolumeClaim {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: c.name, namespace: c.namespace, labels: { ...managedBy } },
+    spec: {
+      accessModes: c.accessModes,
+      volumeMode: c.volumeMode,
+      resources: { requests: { storage: c.storage } },
+      ...(c.storageClassName !== undefined ? { storageClassName: c.storageClassName } : {}),
+    },
+  };
+}
+
+export interface EndpointChoice {
+  name: string;
+  namespace: string;
+  pvc: string;
+  secret: string;
+  image: string;
+  volumeMode: 'Filesystem' | 'Block';
+  serviceType: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
+}
+
+/** The mover's receiving side, one replica, with the destination PVC and the key Secret. */
+export function endpointDeployment(e: EndpointChoice): V1Deployment {
+  const selector = { ...labels(e.pvc), 'app.kubernetes.io/component': 'endpoint' };
+  const keys = [{ name: 'keys', mountPath: keysMount, readOnly: true }];
+  const mounts =
+    e.volumeMode === 'Block'
+      ? { volumeDevices: [{ name: 'data', devicePath: dataPath }], volumeMounts: keys }
+      : { volumeMounts: [{ name: 'data', mountPath: dataPath }, ...keys] };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: e.name, namespace: e.namespace, labels: selector },
+    spec: {
+      replicas: 1,
+      // One writer on the volume: the old pod goes before the new one starts.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: selector },
+        spec: {
+          containers: [
+            {
+              name: 'receiver',
+              image: e.image,
+              args: [
+                'receive',
+                '--volume',
+                dataPath,
+                '--listen',
+                `0.0.0.0:${moverPort}`,
+                '--host-key',
+                `${keysMount}/${keyFiles.host}`,
+                '--authorized-key',
+                `${keysMount}/${keyFiles.clientPub}`,
+              ],
+              ports: [{ name: 'ssh', containerPort: moverPort, protocol: 'TCP' }],
+              ...mounts,
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: {
+                  drop: ['ALL'],
+                  add: ['CHOWN', 'FOWNER', 'DAC_OVERRIDE', 'FSETID', 'MKNOD'],
+                },
+              },
+            },
+          ],
+          volumes: [
+            { name: 'data', persistentVolumeClaim: { claimName: e.pvc } },
+            { name: 'keys', secret: { secretName: e.secret, defaultMode: 0o400 } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function endpointService(e: EndpointChoice): V1Service {
+  const selector = { ...labels(e.pvc), 'app.kubernetes.io/component': 'endpoint' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: e.name, namespace: e.namespace, labels: selector },
+    spec: {
+      type: e.serviceType,
+      selector,
+      ports: [{ name: 'ssh', port: moverPort, targetPort: 'ssh', protocol: 'TCP' }],
+    },
+  };
+}
