@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeFixturesDir } from '../support/fixtures.ts';
 import { loadConfig } from '../../plugin/src/kubeconfig/load.ts';
 import { Cluster } from '../../plugin/src/kube/cluster.ts';
 import { KubeRest } from '../../plugin/src/kube/rest.ts';
@@ -16,7 +17,7 @@ import {
   type TestServer,
 } from './support/tls-server.ts';
 
-const fixtures = join(import.meta.dirname, 'fixtures', 'kube-1.24');
+const fixtures = kubeFixturesDir;
 const annotate = JSON.parse(readFileSync(join(fixtures, 'client', 'annotate-pvc.json'), 'utf8'));
 const annotateRemove = JSON.parse(
   readFileSync(join(fixtures, 'client', 'annotate-pvc-remove.json'), 'utf8'),
