@@ -15,6 +15,8 @@ import { rewritePaths, type ContainerPlan, type Mount } from './pod-plan.ts';
 /** Single-quotes a word for sh. */
 export const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /**
@@ -25,6 +27,10 @@ const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 export function mountScript(mounts: Mount[], root: string, stage: string, cwd: string): string {
   const L: string[] = [
     'set -eu',
+    // Setup runs with the host's tools; the program gets the container's PATH back.
+    'CPATH=${STANDIN_CONTAINER_PATH-}; unset STANDIN_CONTAINER_PATH',
+    `export PATH=${HOST_PATH}`,
+    'CHROOT=$(command -v chroot)',
     // Recreates directory $1's entries in the (fresh tmpfs) directory $2: directories and
     // files as bind mounts, symlinks as symlinks. $3 names an entry to leave out.
     'replicate() {',
@@ -65,7 +71,8 @@ export function mountScript(mounts: Mount[], root: string, stage: string, cwd: s
     L.push(`mount --bind ${shq(m.hostPath)} ${target}`);
     if (m.readOnly) L.push(`mount -o remount,bind,ro ${target}`);
   }
-  L.push(`exec chroot "$R" /usr/bin/env -C ${shq(cwd)} -- "$@"`);
+  L.push('if [ -n "$CPATH" ]; then export PATH="$CPATH"; else unset PATH; fi');
+  L.push(`exec "$CHROOT" "$R" /usr/bin/env -C ${shq(cwd)} -- "$@"`);
   return L.join('\n');
 }
 
@@ -132,6 +139,7 @@ export async function spawnContainer(o: SpawnOptions): Promise<ContainerProcess>
       'sh',
       ...o.plan.argv,
     ];
+    env = { ...env, STANDIN_CONTAINER_PATH: env.PATH ?? '', PATH: HOST_PATH };
   } else {
     const rewritten = rewritePaths(o.plan);
     argv = rewritten.argv;

@@ -231,3 +231,21 @@ export function splitKey(key: string): { namespace: string; name: string } {
 }
 
 export type Logger = (msg: string) => void;
+
+/** JSON with object keys sorted and undefined dropped, to compare objects whatever built them. */
+export function stableJson(v: unknown, skip: readonly string[] = []): string {
+  const norm = (x: unknown): unknown => {
+    if (x instanceof Date) return x.toISOString();
+    if (Array.isArray(x)) return x.map(norm);
+    if (x !== null && typeof x === 'object') {
+      return Object.fromEntries(
+        Object.keys(x)
+          .filter((k) => !skip.includes(k) && (x as Record<string, unknown>)[k] !== undefined)
+          .sort()
+          .map((k) => [k, norm((x as Record<string, unknown>)[k])]),
+      );
+    }
+    return x;
+  };
+  return JSON.stringify(norm(v));
+}
