@@ -317,10 +317,8 @@ function pod(
 
 describe('workload decisions', () => {
   const now = new Date('2026-01-01T00:00:00Z');
-  const job: V1Job = {
-    metadata: { name: 'j', namespace: 'app', uid: 'J' },
-    spec: { backoffLimit: 0, template: {} },
-  };
+  const spec = { backoffLimit: 0, template: {} };
+  const job: V1Job = { metadata: { name: 'j', namespace: 'app', uid: 'J' }, spec };
 
   it('runs a job to completion or failure by its backoff limit', () => {
     expect(decideJob(job, [], now)).toMatchObject({ create: 1, status: { startTime: now } });
@@ -340,7 +338,7 @@ describe('workload decisions', () => {
       reason: 'BackoffLimitExceeded',
     });
     expect(
-      decideJob({ ...job, spec: { ...job.spec, backoffLimit: 1 } }, [pod('p', 'Failed', 'J')], now)
+      decideJob({ ...job, spec: { ...spec, backoffLimit: 1 } }, [pod('p', 'Failed', 'J')], now)
         .create,
     ).toBe(1);
     expect(decideJob(job, [pod('p', 'Running', 'OTHER')], now).create).toBe(1);
@@ -349,7 +347,7 @@ describe('workload decisions', () => {
   it('fails a job past its deadline and removes its pods; expires it after its TTL', () => {
     const started = {
       ...job,
-      spec: { ...job.spec, activeDeadlineSeconds: 5 },
+      spec: { ...spec, activeDeadlineSeconds: 5 },
       status: { startTime: new Date(now.getTime() - 6000) },
     };
     const d = decideJob(started, [pod('p', 'Running', 'J')], now);
@@ -357,7 +355,7 @@ describe('workload decisions', () => {
     expect(d.remove.map((p) => p.metadata?.name)).toEqual(['p']);
     const finished = {
       ...job,
-      spec: { ...job.spec, ttlSecondsAfterFinished: 10 },
+      spec: { ...spec, ttlSecondsAfterFinished: 10 },
       status: {
         conditions: [
           {

@@ -54,24 +54,22 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
   const log = opts.log ?? ((m: string) => console.error(`[services] ${m}`));
   const served = new Map<string, Served>();
   const queue = workQueue(reconcile, log);
-  let services: Cache<V1Service> | undefined;
-
+  const services: Cache<V1Service> = await watchResource(
+    clients.kc,
+    '/api/v1/services',
+    () => clients.core.listServiceForAllNamespaces(),
+    (s) => queue.add(keyOf(s)),
+    log,
+  );
   const pods: Cache<V1Pod> = await watchResource(
     clients.kc,
     '/api/v1/pods',
     () => clients.core.listPodForAllNamespaces(),
     (p) => {
-      for (const s of services?.list(p.metadata?.namespace) ?? []) {
+      for (const s of services.list(p.metadata?.namespace)) {
         if (selects(s.spec?.selector, p.metadata?.labels)) queue.add(keyOf(s));
       }
     },
-    log,
-  );
-  services = await watchResource(
-    clients.kc,
-    '/api/v1/services',
-    () => clients.core.listServiceForAllNamespaces(),
-    (s) => queue.add(keyOf(s)),
     log,
   );
   const endpoints: Cache<V1Endpoints> = await watchResource(
@@ -82,7 +80,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
     log,
   );
   const resync = setInterval(() => {
-    for (const s of services?.list() ?? []) queue.add(keyOf(s));
+    for (const s of services.list()) queue.add(keyOf(s));
     for (const k of served.keys()) queue.add(k);
   }, opts.resyncMs ?? 1_000);
 
@@ -97,7 +95,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
 
   async function reconcile(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
-    const svc = services?.get(name, namespace);
+    const svc = services.get(name, namespace);
     if (
       svc === undefined ||
       svc.metadata?.deletionTimestamp ||
@@ -155,7 +153,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
     for (const [k, w] of wanted) {
       if (entry.ports.has(k)) continue;
       const proxy = await startTcpProxy(w.host, w.port, () => {
-        const live = services?.get(name, namespace);
+        const live = services.get(name, namespace);
         return live === undefined
           ? undefined
           : pickBackend(live, w.port, pods.list(namespace), entry.turn++);
@@ -194,7 +192,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
   return {
     resolve(namespace, name, port) {
       const s = served.get(`${namespace}/${name}`);
-      const svc = services?.get(name, namespace);
+      const svc = services.get(name, namespace);
       if (s === undefined || !(svc?.spec?.ports ?? []).some((p) => p.port === port))
         return undefined;
       return { host: s.clusterIP, port };
@@ -204,7 +202,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
       clearInterval(resync);
       await queue.stop();
       for (const k of [...served.keys()]) await release(k);
-      await Promise.all([pods, services, endpoints].map((c) => c?.stop()));
+      await Promise.all([pods, services, endpoints].map((c) => c.stop()));
     },
   };
 }

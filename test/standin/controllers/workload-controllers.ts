@@ -31,9 +31,7 @@ export interface WorkloadOptions {
 
 /** Status without the times that change on every look, to tell whether a patch is needed. */
 function comparable(status: unknown): string {
-  return JSON.stringify(status, (k, v: unknown) =>
-    k === 'lastUpdateTime' || k === 'lastProbeTime' ? undefined : v,
-  );
+  return stableJson(status ?? {}, ['lastUpdateTime', 'lastProbeTime']);
 }
 
 /**
