@@ -232,6 +232,20 @@ describe('provisioning decisions', () => {
     });
     const retain = { ...pv, spec: { ...pv.spec, persistentVolumeReclaimPolicy: 'Retain' } };
     expect(decideVolume(retain, undefined)).toEqual({ action: 'phase', phase: 'Released' });
+    const deleting = {
+      ...pv,
+      metadata: {
+        ...pv.metadata,
+        deletionTimestamp: new Date(),
+        finalizers: [
+          'kubernetes.io/pv-protection',
+          'external-provisioner.volume.kubernetes.io/finalizer',
+        ],
+      },
+    };
+    // pv-protection: a volume its claim still uses stays until the claim lets go.
+    expect(decideVolume(deleting, pvc)).toEqual({ action: 'none' });
+    expect(decideVolume(deleting, undefined)).toEqual({ action: 'finalize', deleteData: true });
   });
 });
 

@@ -13,6 +13,7 @@ export const ANN_DEFAULT_SNAPSHOT_CLASS = 'snapshot.storage.kubernetes.io/is-def
 export const ANN_DEFAULT_STORAGE_CLASS = 'storageclass.kubernetes.io/is-default-class';
 
 export const FINALIZER_PVC_PROTECTION = 'kubernetes.io/pvc-protection';
+export const FINALIZER_PV_PROTECTION = 'kubernetes.io/pv-protection';
 export const FINALIZER_PROVISIONER = 'external-provisioner.volume.kubernetes.io/finalizer';
 export const FINALIZER_SNAPSHOT_BOUND =
   'snapshot.storage.kubernetes.io/volumesnapshot-bound-protection';

@@ -31,6 +31,7 @@ import {
   DRIVER,
   FINALIZER_PROVISIONER,
   FINALIZER_PVC_PROTECTION,
+  FINALIZER_PV_PROTECTION,
   SNAPSHOT_GROUP,
   SNAPSHOT_VERSION,
 } from './names.ts';
@@ -55,6 +56,10 @@ export interface ProvisionerOptions {
   /** How often every unbound claim and every volume is looked at again (default 1 s). */
   resyncMs?: number;
 }
+
+const ignoreNotFound = (err: unknown): void => {
+  if (!isNotFound(err)) throw err;
+};
 
 export interface Controller {
   /** Resolves when the work queue is empty (tests). */
@@ -356,29 +361,36 @@ export async function startProvisioner(opts: ProvisionerOptions): Promise<Contro
       );
     } else if (decision.action === 'reclaim') {
       await store.delete(name);
-      if (pv.metadata?.finalizers?.includes(FINALIZER_PROVISIONER)) {
+      if (pv.status?.phase !== 'Released') {
         await clients.core
-          .patchPersistentVolume(
-            {
-              name,
-              body: {
-                metadata: {
-                  finalizers: pv.metadata.finalizers.filter((f) => f !== FINALIZER_PROVISIONER),
-                },
-              },
-            },
+          .patchPersistentVolumeStatus(
+            { name, body: { status: { phase: 'Released' } } },
             mergePatch,
           )
-          .catch((err: unknown) => {
-            if (!isNotFound(err)) throw err;
-          });
+          .catch(ignoreNotFound);
       }
-      if (!pv.metadata?.deletionTimestamp) {
-        await clients.core.deletePersistentVolume({ name }).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
-      }
+      await dropFinalizers(pv);
+      await clients.core.deletePersistentVolume({ name }).catch(ignoreNotFound);
+    } else if (decision.action === 'finalize') {
+      if (decision.deleteData) await store.delete(name);
+      await dropFinalizers(pv);
     }
+  }
+
+  /** Removes the finalizers of the provisioner and of pv-protection (the claim no longer uses the volume). */
+  async function dropFinalizers(pv: V1PersistentVolume): Promise<void> {
+    const fins = pv.metadata?.finalizers ?? [];
+    const keep = fins.filter((f) => f !== FINALIZER_PROVISIONER && f !== FINALIZER_PV_PROTECTION);
+    if (keep.length === fins.length) return;
+    await clients.core
+      .patchPersistentVolume(
+        {
+          name: pv.metadata?.name ?? '',
+          body: { metadata: { resourceVersion: pv.metadata?.resourceVersion, finalizers: keep } },
+        },
+        mergePatch,
+      )
+      .catch(ignoreNotFound);
   }
 
   function reconcile(key: string): Promise<void> {

@@ -295,7 +295,10 @@ export function claimBoundStatus(pv: V1PersistentVolume): object {
 export type VolumeDecision =
   | { action: 'none' }
   | { action: 'phase'; phase: 'Available' | 'Bound' | 'Released' }
-  | { action: 'reclaim' };
+  /** The claim is gone and the policy is Delete: remove the data, then the object. */
+  | { action: 'reclaim' }
+  /** The object is being deleted and no claim uses it: drop the finalizers (and the data, when ours). */
+  | { action: 'finalize'; deleteData: boolean };
 
 /** What becomes of a volume given its claim (undefined when the claim is gone). */
 export function decideVolume(
@@ -304,21 +307,24 @@ export function decideVolume(
 ): VolumeDecision {
   const ours = pv.metadata?.annotations?.[ANN_PROVISIONED_BY] === DRIVER;
   const phase = pv.status?.phase;
+  const ref = pv.spec?.claimRef;
+  const gone = claim === undefined || (ref?.uid !== undefined && claim.metadata?.uid !== ref.uid);
+  const inUse = ref !== undefined && !gone && claim?.spec?.volumeName === pv.metadata?.name;
   if (pv.metadata?.deletionTimestamp) {
-    return ours && pv.metadata.finalizers?.includes(FINALIZER_PROVISIONER)
-      ? { action: 'reclaim' }
+    // The pv-protection controller's rule: a volume bound to a live claim stays.
+    if (inUse) return { action: 'none' };
+    const deleteData = ours && (pv.metadata.finalizers ?? []).includes(FINALIZER_PROVISIONER);
+    return (pv.metadata.finalizers ?? []).length > 0
+      ? { action: 'finalize', deleteData }
       : { action: 'none' };
   }
-  const ref = pv.spec?.claimRef;
-  if (ref === undefined)
+  if (ref === undefined) {
     return phase === 'Available' ? { action: 'none' } : { action: 'phase', phase: 'Available' };
-  const gone = claim === undefined || (ref.uid !== undefined && claim.metadata?.uid !== ref.uid);
+  }
   if (gone) {
     if (pv.spec?.persistentVolumeReclaimPolicy === 'Delete' && ours) return { action: 'reclaim' };
     return phase === 'Released' ? { action: 'none' } : { action: 'phase', phase: 'Released' };
   }
-  if (claim.spec?.volumeName === pv.metadata?.name) {
-    return phase === 'Bound' ? { action: 'none' } : { action: 'phase', phase: 'Bound' };
-  }
+  if (inUse) return phase === 'Bound' ? { action: 'none' } : { action: 'phase', phase: 'Bound' };
   return phase === 'Available' ? { action: 'none' } : { action: 'phase', phase: 'Available' };
 }
