@@ -132,16 +132,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const store = openVolumeStore(pool);
     stops.push(() => store.close());
 
-    let kubelet: Kubelet | undefined;
-    let services: ServiceController | undefined;
-    const resolveService: ResolveService = (ns, name, port) => services?.resolve(ns, name, port);
+    // Started after the API server, which needs these hooks first.
+    const late: { kubelet?: Kubelet; services?: ServiceController } = {};
+    const resolveService: ResolveService = (ns, name, port) =>
+      late.services?.resolve(ns, name, port);
     const api = await startApiServer({
       name: o.name,
       admission: o.admission?.(resolveService),
       podLogs: (ns, pod, container) =>
-        kubelet === undefined
+        late.kubelet === undefined
           ? Promise.reject(new Error('the kubelet is not running'))
-          : kubelet.logs(ns, pod, container),
+          : late.kubelet.logs(ns, pod, container),
     });
     stops.push(() => api.stop());
     const clients = makeClients(api.kubeconfig(o.name));
@@ -168,7 +169,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     add(await startProvisioner({ clients, store, nodeName, log: controllerLog('provisioner') }));
     add(await startSnapshotter({ clients, store, log: controllerLog('snapshotter') }));
     add(await startWorkloadControllers({ clients, log: controllerLog('workloads') }));
-    services = add(
+    late.services = add(
       await startServiceController({
         clients,
         clusterAddresses: addressPool(40 + block),
@@ -177,7 +178,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       }),
     );
     // The kubelet stops first (stops run in reverse): processes end before their volumes go.
-    kubelet = add(
+    const kubelet = add(
       await startKubelet({
         clients,
         nodeName,
@@ -188,7 +189,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         log: controllerLog('kubelet'),
       }),
     );
-    const k = kubelet;
+    late.kubelet = kubelet;
     return {
       name: o.name,
       nodeName,
@@ -197,7 +198,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       clients,
       pool,
       store,
-      kubelet: k,
+      kubelet,
       resolveService,
       idle: async () => {
         for (const c of controllers) await c.idle();
