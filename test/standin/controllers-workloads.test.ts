@@ -3,148 +3,31 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { V1Container, V1Job, V1Pod, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keygen } from '../support/mover.ts';
-import { CSI_CLASS, startCluster, type Cluster } from './cluster.ts';
+import { startCluster, type Cluster } from './cluster.ts';
+import {
+  harness,
+  moverKeys,
+  receiverArgs,
+  senderArgs,
+  waitFor,
+  SCRIBE_IMAGE as IMAGE,
+} from './cluster-testing.ts';
 
 const execFileP = promisify(execFile);
 const NS = 'default';
-const IMAGE = 'ghcr.io/backube/scribe:latest';
 
 let work: string;
 let cluster: Cluster;
 let kubeconfigPath: string;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+let h: ReturnType<typeof harness>;
 
 async function kubectl(...args: string[]): Promise<string> {
   const { stdout } = await execFileP('kubectl', ['--kubeconfig', kubeconfigPath, ...args], {
     timeout: 30_000,
   });
   return stdout;
-}
-
-async function claimPath(name: string): Promise<string> {
-  const pvc: V1PersistentVolumeClaim = {
-    metadata: { name, namespace: NS },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: '64Mi' } },
-      storageClassName: CSI_CLASS,
-    },
-  };
-  await cluster.clients.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: pvc });
-  const bound = await waitFor(`claim ${name} to bind`, async () => {
-    const c = await cluster.clients.core.readNamespacedPersistentVolumeClaim({
-      name,
-      namespace: NS,
-    });
-    return c.status?.phase === 'Bound' ? c : undefined;
-  });
-  const pv = await cluster.clients.core.readPersistentVolume({
-    name: bound.spec?.volumeName ?? '',
-  });
-  return pv.spec?.local?.path ?? '';
-}
-
-async function secretFrom(name: string, files: Record<string, string>): Promise<void> {
-  const data: Record<string, string> = {};
-  for (const [key, path] of Object.entries(files))
-    data[key] = (await readFile(path)).toString('base64');
-  await cluster.clients.core.createNamespacedSecret({
-    namespace: NS,
-    body: { metadata: { name }, data },
-  });
-}
-
-function moverJob(
-  name: string,
-  claim: string,
-  secret: string,
-  container: Partial<V1Container>,
-  labels: Record<string, string>,
-  readOnly: boolean,
-): V1Job {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name, namespace: NS },
-    spec: {
-      backoffLimit: 0,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          containers: [
-            {
-              name: 'mover',
-              image: IMAGE,
-              command: ['scribe-mover'],
-              env: [{ name: 'TMPDIR', value: '/tmp' }],
-              volumeMounts: [
-                { name: 'volume', mountPath: '/data', readOnly },
-                { name: 'keys', mountPath: '/keys', readOnly: true },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-              ...container,
-            },
-          ],
-          volumes: [
-            { name: 'volume', persistentVolumeClaim: { claimName: claim, readOnly } },
-            { name: 'keys', secret: { secretName: secret, defaultMode: 0o400 } },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    },
-  };
-}
-
-async function jobDone(name: string): Promise<V1Job> {
-  return waitFor(
-    `job ${name} to finish`,
-    async () => {
-      const j = await cluster.clients.batch.readNamespacedJob({ name, namespace: NS });
-      return (j.status?.conditions ?? []).some(
-        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-      )
-        ? j
-        : undefined;
-    },
-    60_000,
-  );
-}
-
-async function podsOf(job: string): Promise<V1Pod[]> {
-  return (
-    await cluster.clients.core.listNamespacedPod({
-      namespace: NS,
-      labelSelector: `job-name=${job}`,
-    })
-  ).items;
 }
 
 beforeAll(async () => {
@@ -157,6 +40,7 @@ beforeAll(async () => {
   });
   kubeconfigPath = join(work, 'kubeconfig');
   await cluster.api.writeKubeconfig(kubeconfigPath, 'work');
+  h = harness(cluster.clients);
 });
 
 afterAll(async () => {
@@ -166,43 +50,33 @@ afterAll(async () => {
 
 describe('workloads that really run', () => {
   it('moves a volume with scribe-mover: a receiver Job behind a LoadBalancer, a sender Job', async () => {
-    const keys = await keygen(join(work, 'keys'));
-    await secretFrom('dst-keys', { host_ed25519: keys.host, 'client_ed25519.pub': keys.clientPub });
-    await secretFrom('src-keys', { client_ed25519: keys.client, 'host_ed25519.pub': keys.hostPub });
-    const src = await claimPath('src');
-    const dst = await claimPath('dst');
+    const keys = await moverKeys(join(work, 'keys'));
+    await h.secretFrom('dst-keys', {
+      host_ed25519: keys.host,
+      'client_ed25519.pub': keys.clientPub,
+    });
+    await h.secretFrom('src-keys', {
+      client_ed25519: keys.client,
+      'host_ed25519.pub': keys.hostPub,
+    });
+    const src = await h.claimPath('src');
+    const dst = await h.claimPath('dst');
     await mkdir(join(src, 'dir'));
     await writeFile(join(src, 'dir', 'a.txt'), 'replicated through the stand-in');
     await writeFile(join(src, 'b.bin'), Buffer.alloc(300_000, 3));
 
     const receiverLabels = { app: 'receiver' };
-    await cluster.clients.batch.createNamespacedJob({
-      namespace: NS,
-      body: moverJob(
-        'receive',
-        'dst',
-        'dst-keys',
-        {
-          args: [
-            'receive',
-            '--volume',
-            '/data',
-            '--listen',
-            '0.0.0.0:2222',
-            '--host-key',
-            '/keys/host_ed25519',
-            '--authorized-key',
-            '/keys/client_ed25519.pub',
-            '--once',
-            '--timeout',
-            '60',
-          ],
-          ports: [{ name: 'mover', containerPort: 2222 }],
-          readinessProbe: { tcpSocket: { port: 'mover' }, periodSeconds: 1 },
-        },
-        receiverLabels,
-        false,
-      ),
+    await h.createMoverJob({
+      name: 'receive',
+      claim: 'dst',
+      secret: 'dst-keys',
+      container: {
+        args: receiverArgs,
+        ports: [{ name: 'mover', containerPort: 2222 }],
+        readinessProbe: { tcpSocket: { port: 'mover' }, periodSeconds: 1 },
+      },
+      labels: receiverLabels,
+      readOnly: false,
     });
     await cluster.clients.core.createNamespacedService({
       namespace: NS,
@@ -231,7 +105,7 @@ describe('workloads that really run', () => {
       });
       return e.subsets?.[0]?.addresses?.[0];
     });
-    const [receiverPod] = await podsOf('receive');
+    const [receiverPod] = await h.podsOf('receive');
     expect(ep.ip).toBe(receiverPod?.status?.podIP);
     expect(receiverPod?.metadata?.ownerReferences?.[0]).toMatchObject({
       kind: 'Job',
@@ -243,37 +117,23 @@ describe('workloads that really run', () => {
       'controller-uid': expect.any(String),
     });
 
-    await cluster.clients.batch.createNamespacedJob({
-      namespace: NS,
-      body: moverJob(
-        'send',
-        'src',
-        'src-keys',
-        {
-          env: [
-            { name: 'TMPDIR', value: '/tmp' },
-            { name: 'ENDPOINT', value: `${lb}:2222` },
-          ],
-          args: [
-            'send',
-            '--volume',
-            '/data',
-            '--to',
-            '$(ENDPOINT)',
-            '--key',
-            '/keys/client_ed25519',
-            '--known-host-key',
-            '/keys/host_ed25519.pub',
-            '--json',
-          ],
-        },
-        { app: 'sender' },
-        true,
-      ),
+    await h.createMoverJob({
+      name: 'send',
+      claim: 'src',
+      secret: 'src-keys',
+      container: {
+        env: [
+          { name: 'TMPDIR', value: '/tmp' },
+          { name: 'ENDPOINT', value: `${lb}:2222` },
+        ],
+        args: senderArgs('$(ENDPOINT)'),
+      },
+      labels: { app: 'sender' },
+      readOnly: true,
     });
-    const sent = await jobDone('send');
-    const received = await jobDone('receive');
-    const [senderPod] = await podsOf('send');
+    const sent = await h.jobDone('send');
+    const received = await h.jobDone('receive');
+    const [senderPod] = await h.podsOf('send');
     const senderLog = await kubectl('logs', senderPod?.metadata?.name ?? '');
     expect(sent.status?.conditions?.[0]?.type, senderLog).toBe('Complete');
     expect(received.status?.conditions?.[0]?.type).toBe('Complete');
@@ -293,7 +153,7 @@ describe('workloads that really run', () => {
       .find((o) => o.result);
     expect(summary).toMatchObject({ result: 'succeeded' });
 
-    const pod = (await podsOf('send'))[0] as V1Pod;
+    const pod = (await h.podsOf('send'))[0] as V1Pod;
     expect(pod.status).toMatchObject({
       phase: 'Succeeded',
       containerStatuses: [
@@ -329,12 +189,12 @@ describe('workloads that really run', () => {
         },
       },
     });
-    const bad = await jobDone('bad');
+    const bad = await h.jobDone('bad');
     expect(bad.status?.conditions?.[0]).toMatchObject({
       type: 'Failed',
       reason: 'BackoffLimitExceeded',
     });
-    const [badPod] = await podsOf('bad');
+    const [badPod] = await h.podsOf('bad');
     expect(badPod?.status?.phase).toBe('Failed');
     expect(badPod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).not.toBe(0);
     expect(await kubectl('logs', badPod?.metadata?.name ?? '')).toMatch(
