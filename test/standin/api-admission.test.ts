@@ -135,7 +135,14 @@ describe('admission attributes match the 1.24 AdmissionReviews', () => {
     );
   });
 
-  it('PVC DELETE: object null, DeleteOptions, then the finalizer keeps the claim terminating', async () => {
+  it('PVC DELETE: object null, DeleteOptions; then the pvc-protection controller removes the finalizer', async () => {
+    // The capture labelled the claim (kubectl label) before deleting it.
+    const label = { metadata: { labels: { tier: 'gold' } } };
+    await call(admin, 'PATCH', `${PVCS}/scratch?fieldManager=kubectl-label`, label, {
+      ...KUBECTL,
+      'Content-Type': 'application/merge-patch+json',
+    });
+    calls.length = 0;
     const r = await call(
       admin,
       'DELETE',
@@ -150,7 +157,23 @@ describe('admission attributes match the 1.24 AdmissionReviews', () => {
     };
     expect(body.kind).toBe('PersistentVolumeClaim');
     expect(body.metadata.deletionTimestamp).toBeDefined();
-    expect(calls.map((c) => c.a.operation)).toEqual(['DELETE', 'DELETE']);
+    // Then, as in the capture, the pvc-protection controller's UPDATE removes the finalizer.
+    await server.settled();
+    expect(calls.map((c) => `${c.phase}:${c.a.operation}`)).toEqual([
+      'mutate:DELETE',
+      'validate:DELETE',
+      'mutate:UPDATE',
+      'validate:UPDATE',
+    ]);
+    expectLike(
+      calls[2]!.a,
+      '0049-mutate-PersistentVolumeClaim-UPDATE--pvc-update-finalizer-removed-by-pvc-protection-controller.json',
+    );
+    expectLike(
+      calls[3]!.a,
+      '0050-validate-PersistentVolumeClaim-UPDATE--pvc-update-finalizer-removed-by-pvc-protection-controller.json',
+    );
+    expect((await call(admin, 'GET', `${PVCS}/scratch`)).status).toBe(404);
     const want = fixture<Review>(
       'admission/0047-mutate-PersistentVolumeClaim-DELETE--pvc-delete-kubectl.json',
     ).request;

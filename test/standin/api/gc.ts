@@ -48,3 +48,44 @@ export function propagationFinalizer(p: Propagation): string | undefined {
   if (p === 'Orphan') return 'orphan';
   return undefined;
 }
+
+export const PVC_PROTECTION = 'kubernetes.io/pvc-protection';
+export const PV_PROTECTION = 'kubernetes.io/pv-protection';
+
+/** A scheduled, not yet finished pod that mounts the claim keeps it (pvc-protection-controller). */
+export function claimInUse(namespace: string, claim: string, all: Located[]): boolean {
+  return all.some(({ rt, object }) => {
+    if (rt.group !== '' || rt.resource !== 'pods' || object.metadata?.namespace !== namespace)
+      return false;
+    const pod = object as {
+      spec?: { nodeName?: string; volumes?: { persistentVolumeClaim?: { claimName?: string } }[] };
+      status?: { phase?: string };
+    };
+    if (!pod.spec?.nodeName) return false;
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return false;
+    return (pod.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim);
+  });
+}
+
+/** The protection finalizer the storage-protection controllers would drop now, if any. */
+export function removableProtection(l: Located, all: Located[]): string | undefined {
+  const meta = l.object.metadata;
+  if (!meta?.deletionTimestamp) return undefined;
+  const finalizers = meta.finalizers ?? [];
+  if (
+    l.rt.group === '' &&
+    l.rt.resource === 'persistentvolumeclaims' &&
+    finalizers.includes(PVC_PROTECTION)
+  ) {
+    return claimInUse(meta.namespace ?? '', meta.name ?? '', all) ? undefined : PVC_PROTECTION;
+  }
+  if (
+    l.rt.group === '' &&
+    l.rt.resource === 'persistentvolumes' &&
+    finalizers.includes(PV_PROTECTION)
+  ) {
+    const phase = (l.object as { status?: { phase?: string } }).status?.phase;
+    return phase === 'Bound' ? undefined : PV_PROTECTION;
+  }
+  return undefined;
+}

@@ -15,6 +15,7 @@ import {
   type VersionInfo,
 } from './discovery.ts';
 import { groupVersionDocument, rootDocument } from './openapi.ts';
+import { decodeProtobufObject } from './protobuf.ts';
 import type { Registry, WriteContext } from './registry.ts';
 import { apiVersionOf, findResource, resourceKey, type ResourceType } from './resources.ts';
 import {
@@ -142,7 +143,7 @@ function sendError(res: ServerResponse, e: unknown): void {
   });
 }
 
-async function readBody(req: IncomingMessage, limit = 3 * 1024 * 1024): Promise<string> {
+async function readBytes(req: IncomingMessage, limit = 3 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -160,15 +161,21 @@ async function readBody(req: IncomingMessage, limit = 3 * 1024 * 1024): Promise<
       });
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-function decodeObject(body: string, contentType: string | undefined): KubeObject {
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString('utf8');
+}
+
+function decodeObject(bytes: Buffer, contentType: string | undefined): KubeObject {
   const ct = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  const body = bytes.toString('utf8');
   let v: unknown;
   try {
     if (ct === 'application/json' || ct === '') v = JSON.parse(body);
     else if (ct === 'application/yaml') v = parseYaml(body);
+    else if (ct === 'application/vnd.kubernetes.protobuf') v = decodeProtobufObject(bytes);
     else {
       throw new ApiError({
         kind: 'Status',
@@ -352,12 +359,12 @@ export function createHandler(deps: HttpDeps): Handler {
         return serveWatch(req, res, p, q);
       case 'create': {
         if (p.name) throw methodNotAllowed();
-        const obj = decodeObject(await readBody(req), req.headers['content-type']);
+        const obj = decodeObject(await readBytes(req), req.headers['content-type']);
         const r = await registry.create(rt, p.namespace, obj, ctx);
         return send(res, r.code, r.body, r.warnings);
       }
       case 'update': {
-        const obj = decodeObject(await readBody(req), req.headers['content-type']);
+        const obj = decodeObject(await readBytes(req), req.headers['content-type']);
         const r = await registry.update(rt, p.namespace, p.name!, obj, ctx, p.subresource);
         return send(res, r.code, r.body, r.warnings);
       }

@@ -24,6 +24,8 @@ import {
   dependentsOf,
   ownerVerdict,
   propagationFinalizer,
+  removableProtection,
+  PVC_PROTECTION,
   type Located,
   type Propagation,
 } from './gc.ts';
@@ -49,6 +51,7 @@ import {
   badRequest,
   conflict,
   invalid,
+  invalidValue,
   namespaceTerminating,
   notFound,
 } from './status-errors.ts';
@@ -73,10 +76,22 @@ export interface WriteResult {
 
 const CONTROLLER_USER: UserInfo = {
   username: 'system:serviceaccount:kube-system:generic-garbage-collector',
+  uid: randomUUID(),
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+};
+const PVC_PROTECTION_CONTROLLER: UserInfo = {
+  username: 'system:serviceaccount:kube-system:pvc-protection-controller',
+  uid: randomUUID(),
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+};
+const PV_PROTECTION_CONTROLLER: UserInfo = {
+  username: 'system:serviceaccount:kube-system:pv-protection-controller',
+  uid: randomUUID(),
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 const NAMESPACE_CONTROLLER: UserInfo = {
   username: 'system:serviceaccount:kube-system:namespace-controller',
+  uid: randomUUID(),
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 
@@ -155,6 +170,8 @@ export class Registry {
   private gcScheduled = false;
   private gcRunning: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Run the pvc- and pv-protection controllers' finalizer removal (kube-controller-manager's job). */
+  protectionControllers = true;
 
   constructor(store: Store, chain: AdmissionChain) {
     this.store = store;
@@ -167,11 +184,13 @@ export class Registry {
 
   /** Resolves once pending garbage collection has run (tests use it to wait deterministically). */
   async settled(): Promise<void> {
-    for (let i = 0; i < 50 && (this.gcScheduled || i === 0); i++) {
-      await this.gcRunning;
+    // Each pass may schedule another (a removed finalizer lets the namespace go); bounded.
+    for (let i = 0; i < 100; i++) {
+      const running = this.gcRunning;
+      await running;
       await new Promise((r) => setImmediate(r));
+      if (!this.gcScheduled && this.gcRunning === running) return;
     }
-    await this.gcRunning;
   }
 
   private managerOf(ctx: WriteContext, rt: ResourceType, subresource?: string): ManagerContext {
@@ -460,6 +479,11 @@ export class Registry {
       (obj as Record<string, unknown>).status = clone((existing as Record<string, unknown>).status);
     }
     const meta = (obj.metadata ??= {});
+    if (meta.uid && meta.uid !== old.uid) {
+      throw invalid(rt.group, rt.kind, old.name!, [
+        invalidValue('metadata.uid', meta.uid, 'field is immutable'),
+      ]);
+    }
     meta.name = old.name;
     meta.namespace = old.namespace;
     meta.uid = old.uid;
@@ -655,7 +679,11 @@ export class Registry {
     this.gcScheduled = true;
     setImmediate(() => {
       this.gcScheduled = false;
-      this.gcRunning = this.gcRunning.then(() => this.collect()).catch(() => undefined);
+      this.gcRunning = this.gcRunning
+        .then(() => this.collect())
+        .catch((e: unknown) => {
+          if (process.env.STANDIN_DEBUG) console.error(e);
+        });
     });
   }
 
@@ -664,6 +692,7 @@ export class Registry {
       await p;
     } catch (e) {
       // A dependent already gone, or refused by admission: the next pass sees it.
+      if (process.env.STANDIN_DEBUG) console.error(e);
       if (!(e instanceof ApiError)) throw e;
     }
   }
@@ -726,6 +755,14 @@ export class Registry {
         await this.quietly(
           this.patch(rt, meta.namespace, meta.name!, patch, 'application/merge-patch+json', ctx),
         );
+      }
+      const protection = this.protectionControllers
+        ? removableProtection({ rt, object }, all)
+        : undefined;
+      if (protection) {
+        const user =
+          protection === PVC_PROTECTION ? PVC_PROTECTION_CONTROLLER : PV_PROTECTION_CONTROLLER;
+        await this.dropFinalizer(rt, object, protection, { ...ctx, user });
       }
       if (rt.resource === 'namespaces' && meta.deletionTimestamp)
         await this.finalizeNamespace(object, all);

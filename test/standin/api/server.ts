@@ -23,6 +23,12 @@ export interface ApiServerOptions {
   version?: VersionInfo;
   /** Events a watch can replay; older resourceVersions get 410 Expired. Default 5000. */
   watchHistory?: number;
+  /**
+   * Drop `kubernetes.io/pvc-protection` from a deleted claim no running pod
+   * mounts, and `kubernetes.io/pv-protection` from a deleted volume that is not
+   * Bound, as kube-controller-manager does. Default true.
+   */
+  protectionControllers?: boolean;
   /** Interval of BOOKMARK events for watches that allow them. Default 10 s. */
   bookmarkIntervalMs?: number;
 }
@@ -51,6 +57,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
   const store = new Store(o.watchHistory ?? 5000);
   const registry = new Registry(store, o.admission ?? noAdmission);
   registry.caPem = tls.caPem;
+  registry.protectionControllers = o.protectionControllers ?? true;
   let address = '';
   const handler = createHandler({
     store,

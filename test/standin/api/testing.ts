@@ -80,3 +80,81 @@ export function normalise(text: string, replacements: [string | RegExp, string][
   for (const [from, to] of replacements) t = t.split(from as string).join(to);
   return t;
 }
+
+export interface WatchEvent {
+  type: string;
+  object: {
+    kind?: string;
+    metadata?: { name?: string; resourceVersion?: string };
+    [k: string]: unknown;
+  };
+}
+
+export interface OpenWatch {
+  status: Promise<number>;
+  events: WatchEvent[];
+  /** Resolves when `n` events have arrived (rejects after `ms`). */
+  until(n: number, ms?: number): Promise<WatchEvent[]>;
+  /** Resolves when the server ends the stream. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+/** Opens a watch and collects its newline-delimited events. */
+export function openWatch(c: Conn, path: string, headers: Record<string, string> = {}): OpenWatch {
+  const events: WatchEvent[] = [];
+  const waiters: { n: number; resolve: (e: WatchEvent[]) => void }[] = [];
+  let buffer = '';
+  let resolveStatus!: (n: number) => void;
+  let resolveEnded!: () => void;
+  const status = new Promise<number>((r) => (resolveStatus = r));
+  const ended = new Promise<void>((r) => (resolveEnded = r));
+  const h: Record<string, string> = { Accept: 'application/json', ...headers };
+  if (c.token) h.Authorization = `Bearer ${c.token}`;
+  const req = httpsRequest(new URL(path, c.url), { headers: h, ca: c.caPem }, (res) => {
+    resolveStatus(res.statusCode ?? 0);
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      buffer += d;
+      let i: number;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        if (line.trim()) events.push(JSON.parse(line) as WatchEvent);
+      }
+      for (const w of [...waiters]) {
+        if (events.length >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(events.slice());
+        }
+      }
+    });
+    res.on('end', () => resolveEnded());
+    res.on('close', () => resolveEnded());
+  });
+  req.on('error', () => resolveEnded());
+  req.end();
+  return {
+    status,
+    events,
+    ended,
+    until(n, ms = 5000) {
+      if (events.length >= n) return Promise.resolve(events.slice());
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `watch: ${events.length}/${n} events after ${ms} ms: ${JSON.stringify(events.map((e) => e.type))}`,
+              ),
+            ),
+          ms,
+        );
+        waiters.push({ n, resolve: (e) => (clearTimeout(t), resolve(e)) });
+      });
+    },
+    close() {
+      req.destroy();
+    },
+  };
+}
