@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1StorageClass } from '@kubernetes/client-node';
-import type { AdmissionChain } from './api/admission-seam.ts';
+import { ApiError, type AdmissionChain } from './api/admission-seam.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { addressPool } from './controllers/addresses.ts';
 import { isAlreadyExists, makeClients, type Clients, type Logger } from './controllers/kube.ts';
@@ -79,6 +79,17 @@ export interface Cluster {
 
 let nextBlock = 0;
 
+const badRequest = (message: string): ApiError =>
+  new ApiError({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: 'BadRequest',
+    code: 400,
+  });
+
 export function storageClasses(): V1StorageClass[] {
   const base = {
     apiVersion: 'storage.k8s.io/v1',
@@ -139,10 +150,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const api = await startApiServer({
       name: o.name,
       admission: o.admission?.(resolveService),
-      podLogs: (ns, pod, container) =>
-        late.kubelet === undefined
-          ? Promise.reject(new Error('the kubelet is not running'))
-          : late.kubelet.logs(ns, pod, container),
+      podLogs: async (ns, pod, container) => {
+        if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
+        try {
+          return await late.kubelet.logs(ns, pod, container);
+        } catch (err) {
+          // The API server has found the pod; what the kubelet refuses is a bad request, as in a real cluster.
+          throw badRequest((err as Error).message);
+        }
+      },
     });
     stops.push(() => api.stop());
     const clients = makeClients(api.kubeconfig(o.name));

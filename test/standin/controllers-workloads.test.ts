@@ -292,5 +292,14 @@ describe('workloads that really run', () => {
     expect(pod.spec?.nodeName).toBe(cluster.nodeName);
     expect(pod.status?.phase).toBe('Pending');
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImageNeverPull');
+    const logs = await execFileP('kubectl', ['--kubeconfig', kubeconfigPath, 'logs', 'nginx'], {
+      timeout: 30_000,
+    }).then(
+      () => 'no error',
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(logs).toBe(
+      'Error from server (BadRequest): container "web" in pod "nginx" is waiting to start: ErrImageNeverPull\n',
+    );
   });
 });

@@ -637,8 +637,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         const p = pods.get(pod, namespace);
         const first = container ?? p?.spec?.containers?.[0]?.name ?? '';
         if (p === undefined) throw new Error(`pods "${pod}" not found`);
+        const waiting = p.status?.containerStatuses?.find((s) => s.name === first)?.state?.waiting;
         throw new Error(
-          `container "${first}" in pod "${pod}" is waiting to start: ContainerCreating`,
+          `container "${first}" in pod "${pod}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`,
         );
       }
       let name = container;
