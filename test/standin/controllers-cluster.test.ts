@@ -239,4 +239,129 @@ describe('storage through the API', () => {
     await expect(stat(path)).rejects.toThrow(/ENOENT/);
     expect(await readdir(join(cluster.pool.root, 'volumes'))).not.toContain(pvName);
   });
+
+  it('gives Block claims a device that pods see at their devicePath, and snapshots it', async () => {
+    await createClaim(
+      claim('disk', { volumeMode: 'Block', resources: { requests: { storage: '16Mi' } } }),
+    );
+    const device = await boundPath('disk');
+    const st = await stat(device);
+    expect(cluster.pool.loopDevices ? st.isBlockDevice() : st.isFile()).toBe(true);
+    await cluster.clients.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'writer' },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          volumes: [{ name: 'disk', persistentVolumeClaim: { claimName: 'disk' } }],
+          containers: [
+            {
+              name: 'w',
+              image: 'ghcr.io/backube/scribe:latest',
+              command: [
+                'sh',
+                '-c',
+                'printf block-data | dd of=/dev/scribe-volume conv=notrunc,fsync 2>/dev/null && echo wrote',
+              ],
+              volumeDevices: [{ name: 'disk', devicePath: '/dev/scribe-volume' }],
+            },
+          ],
+        },
+      },
+    });
+    await waitFor('the writer pod to succeed', async () => {
+      const p = await cluster.clients.core.readNamespacedPod({ name: 'writer', namespace: NS });
+      if (p.status?.phase === 'Failed') throw new Error(JSON.stringify(p.status.containerStatuses));
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    });
+    const head = async (path: string): Promise<string> =>
+      (await readFile(path)).subarray(0, 10).toString();
+    expect(await head(device)).toBe('block-data');
+
+    await cluster.clients.custom.createNamespacedCustomObject({
+      group: 'snapshot.storage.k8s.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'volumesnapshots',
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'disk-snap' },
+        spec: { source: { persistentVolumeClaimName: 'disk' } },
+      },
+    });
+    await waitFor('the block snapshot', async () => {
+      const s = (await cluster.clients.custom.getNamespacedCustomObject({
+        group: 'snapshot.storage.k8s.io',
+        version: 'v1',
+        namespace: NS,
+        plural: 'volumesnapshots',
+        name: 'disk-snap',
+      })) as VolumeSnapshot;
+      return s.status?.readyToUse ? s : undefined;
+    });
+    await writeFile(device, 'later-data', { flag: 'r+' });
+    await createClaim(
+      claim('disk-restored', {
+        volumeMode: 'Block',
+        resources: { requests: { storage: '16Mi' } },
+        dataSource: {
+          kind: 'VolumeSnapshot',
+          apiGroup: 'snapshot.storage.k8s.io',
+          name: 'disk-snap',
+        },
+      }),
+    );
+    const restored = await boundPath('disk-restored');
+    expect(await head(restored)).toBe('block-data');
+    expect(await head(device)).toBe('later-data');
+  });
+
+  it('binds a WaitForFirstConsumer claim only once a pod uses it', async () => {
+    await cluster.clients.storage.createStorageClass({
+      body: {
+        metadata: { name: 'late' },
+        provisioner: 'standin.scribe.backube.io/local',
+        volumeBindingMode: 'WaitForFirstConsumer',
+      },
+    });
+    await createClaim(claim('late-claim', { storageClassName: 'late' }));
+    await waitFor('a WaitForFirstConsumer event', async () => {
+      const list = await cluster.clients.core.listNamespacedEvent({
+        namespace: NS,
+        fieldSelector: 'involvedObject.name=late-claim',
+      });
+      return list.items.find((e: CoreV1Event) => e.reason === 'WaitForFirstConsumer');
+    });
+    const pending = await cluster.clients.core.readNamespacedPersistentVolumeClaim({
+      name: 'late-claim',
+      namespace: NS,
+    });
+    expect(pending.status?.phase).toBe('Pending');
+    await cluster.clients.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'consumer' },
+        spec: {
+          automountServiceAccountToken: false,
+          volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'late-claim' } }],
+          containers: [
+            {
+              name: 'c',
+              image: 'ghcr.io/backube/scribe:latest',
+              command: ['sleep', '600'],
+              volumeMounts: [{ name: 'v', mountPath: '/data' }],
+            },
+          ],
+        },
+      },
+    });
+    await boundPath('late-claim');
+    await waitFor('the consumer to run', async () => {
+      const p = await cluster.clients.core.readNamespacedPod({ name: 'consumer', namespace: NS });
+      return p.status?.phase === 'Running' ? p : undefined;
+    });
+    await cluster.clients.core.deleteNamespacedPod({ name: 'consumer', namespace: NS });
+  });
 });
