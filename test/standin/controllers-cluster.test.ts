@@ -162,6 +162,7 @@ describe('storage through the API', () => {
       boundVolumeSnapshotContentName: expect.stringMatching(/^snapcontent-/),
     });
     expect(Date.parse(ready.status?.creationTime ?? '')).toBeGreaterThan(0);
+    expect(ready.spec?.volumeSnapshotClassName).toBe('standin-snapclass');
     await writeFile(join(src, 'state.txt'), 'v2');
     await createClaim(
       claim('data-restored', {

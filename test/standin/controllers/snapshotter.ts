@@ -170,6 +170,19 @@ export async function startSnapshotter(opts: SnapshotterOptions): Promise<Contro
       }
       return;
     }
+    if (!vs.spec?.volumeSnapshotClassName) {
+      // As the snapshot controller does: the default class it chose is written into the spec.
+      await clients.custom.patchNamespacedCustomObject(
+        {
+          ...base,
+          plural: 'volumesnapshots',
+          namespace,
+          name,
+          body: { spec: { volumeSnapshotClassName: decision.className } },
+        },
+        mergePatch,
+      );
+    }
     const vol = store.get(decision.pvName);
     if (vol === undefined)
       throw new Error(`volume ${decision.pvName} is not in the stand-in's storage`);
