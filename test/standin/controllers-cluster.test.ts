@@ -365,4 +365,51 @@ describe('storage through the API', () => {
     });
     await cluster.clients.core.deleteNamespacedPod({ name: 'consumer', namespace: NS });
   });
+
+  it('removes a deleted snapshot, its content and its data', async () => {
+    const snapshots = {
+      group: 'snapshot.storage.k8s.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'volumesnapshots',
+    };
+    await cluster.clients.custom.createNamespacedCustomObject({
+      ...snapshots,
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'short-lived' },
+        spec: { source: { persistentVolumeClaimName: 'data' } },
+      },
+    });
+    const ready = await waitFor('the snapshot to be ready', async () => {
+      const s = (await cluster.clients.custom.getNamespacedCustomObject({
+        ...snapshots,
+        name: 'short-lived',
+      })) as VolumeSnapshot;
+      return s.status?.readyToUse ? s : undefined;
+    });
+    const content = ready.status?.boundVolumeSnapshotContentName ?? '';
+    expect(await readdir(join(cluster.pool.root, 'snapshots'))).toContain(content);
+    await cluster.clients.custom.deleteNamespacedCustomObject({
+      ...snapshots,
+      name: 'short-lived',
+    });
+    await waitFor('the snapshot data to go', async () =>
+      (await readdir(join(cluster.pool.root, 'snapshots'))).includes(content) ? undefined : true,
+    );
+    await waitFor('the content to go', async () => {
+      try {
+        await cluster.clients.custom.getClusterCustomObject({
+          group: 'snapshot.storage.k8s.io',
+          version: 'v1',
+          plural: 'volumesnapshotcontents',
+          name: content,
+        });
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+  });
 });

@@ -80,7 +80,10 @@ interface PodRun {
   record: PodRecord;
   procs: Map<string, ContainerProcess>;
   stopped: boolean;
-  timers: Set<NodeJS.Timeout>;
+  /** Pending back-off and probe sleeps; stopping the run ends them at once. */
+  sleeps: Set<() => void>;
+  /** Settles when every container loop of the run has returned. */
+  done: Promise<void>;
   ctx: PlanContext;
   ip: string;
 }
@@ -152,6 +155,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   /** Log directories of pods that ran, kept until the pod object is gone. */
   const logDirs = new Map<string, { dir: string; containers: string[]; run?: PodRun }>();
   const flushes = new Map<string, Promise<void>>();
+  let stopping = false;
   const queue = workQueue(reconcile, log);
   if (!namespaces)
     log(
@@ -204,7 +208,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
   /** Sends the run's status; calls in a burst collapse into one patch after the one in flight. */
   function flush(run: PodRun): void {
-    if (flushes.has(run.key + '#next')) return;
+    if (stopping || flushes.has(run.key + '#next')) return;
     const prior = flushes.get(run.key) ?? Promise.resolve();
     flushes.set(run.key + '#next', Promise.resolve());
     const next = prior.then(async () => {
@@ -300,11 +304,13 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
   const sleep = (run: PodRun, ms: number): Promise<void> =>
     new Promise((resolve) => {
-      const t = setTimeout(() => {
-        run.timers.delete(t);
+      const wake = (): void => {
+        clearTimeout(t);
+        run.sleeps.delete(wake);
         resolve();
-      }, ms);
-      run.timers.add(t);
+      };
+      const t = setTimeout(wake, ms);
+      run.sleeps.add(wake);
     });
 
   async function watchReadiness(
@@ -374,6 +380,10 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         return false;
       }
       run.procs.set(c.name, proc);
+      if (run.stopped) {
+        await proc.stop(0);
+        return false;
+      }
       rec.current = {
         state: 'running',
         startedAt: proc.startedAt,
@@ -442,7 +452,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       },
       procs: new Map(),
       stopped: false,
-      timers: new Set(),
+      sleeps: new Set(),
+      done: Promise.resolve(),
       ctx: {
         podIP: ip,
         nodeName,
@@ -490,7 +501,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       throw err;
     }
     flush(run);
-    void (async () => {
+    run.done = (async () => {
       for (let i = 0; i < init.length; i++) {
         const ok = await runContainer(
           run,
@@ -508,9 +519,10 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
   async function stopRun(run: PodRun, graceMs: number): Promise<void> {
     run.stopped = true;
-    for (const t of run.timers) clearTimeout(t);
-    run.timers.clear();
+    for (const wake of [...run.sleeps]) wake();
     await Promise.all([...run.procs.values()].map((p) => p.stop(graceMs)));
+    // A container being started as the run stopped ends itself (runContainer checks after spawning).
+    await run.done;
     runs.delete(run.key);
     opts.addresses.release(run.ip);
   }
@@ -664,6 +676,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     async stop() {
       clearInterval(resync);
       await queue.stop();
+      stopping = true;
       await Promise.all([...runs.values()].map((r) => stopRun(r, 2_000)));
       await Promise.all([...flushes.values()].map((p) => p.catch(() => undefined)));
       await Promise.all([pods, pvcs, pvs].map((c) => c.stop()));
