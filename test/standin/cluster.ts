@@ -5,11 +5,22 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { V1StorageClass } from '@kubernetes/client-node';
+import type {
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+  V1StorageClass,
+  V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 import { ApiError, type AdmissionChain } from './api/admission-seam.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { addressPool } from './controllers/addresses.ts';
-import { isAlreadyExists, makeClients, type Clients, type Logger } from './controllers/kube.ts';
+import {
+  isAlreadyExists,
+  isNotFound,
+  makeClients,
+  type Clients,
+  type Logger,
+} from './controllers/kube.ts';
 import { startKubelet, type Kubelet } from './controllers/kubelet.ts';
 import {
   ANN_DEFAULT_SNAPSHOT_CLASS,
@@ -47,11 +58,31 @@ export interface ClusterOptions {
   addressBlock?: number;
   /** Pods of other images run `sleep` instead of staying Pending. */
   noopOtherImages?: boolean;
-  /** The admission chain, built once Services can be resolved. */
-  admission?: (resolveService: ResolveService) => AdmissionChain;
+  /**
+   * The admission chain, given what it needs from the cluster; the shape of
+   * these deps is the admission chain's own (`createAdmissionChain(deps)`).
+   */
+  admission?: (deps: AdmissionDeps) => AdmissionChain;
   /** Size of the node's sparse XFS disk (default 4096 MiB). */
   storageSizeMiB?: number;
   log?: Logger;
+}
+
+/** What an admission chain reads from the cluster it sits in. */
+export interface AdmissionDeps {
+  /** The stored webhook configurations, read on every call (nothing to go stale). */
+  webhookConfigurations(): Promise<{
+    mutating: V1MutatingWebhookConfiguration[];
+    validating: V1ValidatingWebhookConfiguration[];
+  }>;
+  /** The stored namespace, or undefined when there is none. */
+  namespace(name: string): Promise<V1Namespace | undefined>;
+  /** A webhook Service's local address; rejects with the reason (`service "x" not found`). */
+  resolveService(ref: {
+    namespace: string;
+    name: string;
+    port: number;
+  }): Promise<{ host: string; port: number }>;
 }
 
 export type ResolveService = (
@@ -147,9 +178,50 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const late: { kubelet?: Kubelet; services?: ServiceController } = {};
     const resolveService: ResolveService = (ns, name, port) =>
       late.services?.resolve(ns, name, port);
+    // The chain is called only on writes, which come after `clients` is set below.
+    const ref: { clients?: Clients } = {};
+    const api0 = (): Clients => {
+      if (ref.clients === undefined) throw new Error('the stand-in cluster is still starting');
+      return ref.clients;
+    };
+    const deps: AdmissionDeps = {
+      async webhookConfigurations() {
+        const c = api0();
+        const [m, v] = await Promise.all([
+          c.admission.listMutatingWebhookConfiguration(),
+          c.admission.listValidatingWebhookConfiguration(),
+        ]);
+        return { mutating: m.items, validating: v.items };
+      },
+      async namespace(name) {
+        return api0()
+          .core.readNamespace({ name })
+          .catch((err: unknown) => {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          });
+      },
+      async resolveService({ namespace, name, port }) {
+        const svc = await api0()
+          .core.readNamespacedService({ name, namespace })
+          .catch((err: unknown) => {
+            throw isNotFound(err) ? new Error(`service "${name}" not found`) : err;
+          });
+        if (!(svc.spec?.ports ?? []).some((p) => p.port === port)) {
+          throw new Error(`no service port ${port} found for service "${name}"`);
+        }
+        // A Service just created may not have its proxy yet: wait a little, bounded.
+        for (let i = 0; i < 40; i++) {
+          const at = resolveService(namespace, name, port);
+          if (at !== undefined) return at;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`service "${name}" in namespace "${namespace}" has no proxy yet`);
+      },
+    };
     const api = await startApiServer({
       name: o.name,
-      admission: o.admission?.(resolveService),
+      admission: o.admission?.(deps),
       podLogs: async (ns, pod, container) => {
         if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
         try {
@@ -162,6 +234,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     });
     stops.push(() => api.stop());
     const clients = makeClients(api.kubeconfig(o.name));
+    ref.clients = clients;
 
     for (const sc of storageClasses()) {
       await clients.storage.createStorageClass({ body: sc }).catch((err: unknown) => {

@@ -1,11 +1,19 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CoreV1Event, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASIC_CLASS, CSI_CLASS, startCluster, type Cluster } from './cluster.ts';
+import {
+  BASIC_CLASS,
+  CSI_CLASS,
+  startCluster,
+  type AdmissionDeps,
+  type Cluster,
+} from './cluster.ts';
 import type { VolumeSnapshot } from './controllers/snapshots.ts';
 
 const execFileP = promisify(execFile);
@@ -14,6 +22,8 @@ const NS = 'default';
 let work: string;
 let cluster: Cluster;
 let kubeconfigPath: string;
+let admissionDeps: AdmissionDeps | undefined;
+let seen = 0;
 
 async function waitFor<T>(
   what: string,
@@ -84,6 +94,18 @@ beforeAll(async () => {
     dir: work,
     storageSizeMiB: 1024,
     log: process.env.STANDIN_LOG ? (m) => console.error(m) : () => undefined,
+    // An admission chain that admits everything and keeps what the cluster gives it.
+    admission: (d) => {
+      admissionDeps = d;
+      seen = 0;
+      return {
+        mutate: (a) => {
+          seen++;
+          return Promise.resolve({ object: a.object, warnings: [] });
+        },
+        validate: () => Promise.resolve({ warnings: [] }),
+      };
+    },
   });
   kubeconfigPath = join(work, 'kubeconfig');
   await cluster.api.writeKubeconfig(kubeconfigPath, 'test');
@@ -411,5 +433,68 @@ describe('storage through the API', () => {
         return true;
       }
     });
+  });
+
+  it('gives the admission chain webhook configurations, namespaces and Services that resolve to their pods', async () => {
+    const deps = admissionDeps as AdmissionDeps;
+    expect(seen).toBeGreaterThan(0);
+    expect(await deps.webhookConfigurations()).toEqual({ mutating: [], validating: [] });
+    expect((await deps.namespace('default'))?.metadata?.name).toBe('default');
+    expect(await deps.namespace('nowhere')).toBeUndefined();
+    await expect(
+      deps.resolveService({ namespace: NS, name: 'webhook', port: 443 }),
+    ).rejects.toThrow('service "webhook" not found');
+
+    await cluster.clients.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'webhook-0', labels: { app: 'webhook' } },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'w',
+              image: 'ghcr.io/backube/scribe:latest',
+              command: [
+                'node',
+                '-e',
+                "require('net').createServer((s) => s.end('hello from ' + process.env.POD_NAME)).listen(8443, process.env.POD_IP)",
+              ],
+              env: [
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ],
+              ports: [{ name: 'https', containerPort: 8443 }],
+              readinessProbe: { tcpSocket: { port: 'https' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    });
+    await cluster.clients.core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: 'webhook' },
+        spec: { selector: { app: 'webhook' }, ports: [{ port: 443, targetPort: 'https' }] },
+      },
+    });
+    await expect(deps.resolveService({ namespace: NS, name: 'webhook', port: 80 })).rejects.toThrow(
+      'no service port 80 found for service "webhook"',
+    );
+    const at = await deps.resolveService({ namespace: NS, name: 'webhook', port: 443 });
+    expect(at).toEqual({ host: expect.stringMatching(/^127\./), port: 443 });
+    const answer = await waitFor('the webhook pod to answer through its Service', async () => {
+      const sock = connect(at);
+      let text = '';
+      sock.setEncoding('utf8').on('data', (d: string) => (text += d));
+      const [err] = await Promise.race([
+        once(sock, 'end').then(() => [undefined]),
+        once(sock, 'error'),
+      ]);
+      sock.destroy();
+      return err === undefined && text !== '' ? text : undefined;
+    });
+    expect(answer).toBe('hello from webhook-0');
+    await cluster.clients.core.deleteNamespacedPod({ name: 'webhook-0', namespace: NS });
   });
 });

@@ -3,6 +3,7 @@
 // queue. Everything goes over HTTP(S) like a real controller's traffic.
 
 import {
+  AdmissionregistrationV1Api,
   ApiException,
   AppsV1Api,
   BatchV1Api,
@@ -26,6 +27,7 @@ export interface Clients {
   batch: BatchV1Api;
   storage: StorageV1Api;
   custom: CustomObjectsApi;
+  admission: AdmissionregistrationV1Api;
 }
 
 /** A kubeconfig as a file's text or as its parsed object (clusters/users/contexts as in the file). */
@@ -42,6 +44,7 @@ export function makeClients(kubeconfig: KubeconfigInput, context?: string): Clie
     batch: kc.makeApiClient(BatchV1Api),
     storage: kc.makeApiClient(StorageV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
+    admission: kc.makeApiClient(AdmissionregistrationV1Api),
   };
 }
 
