@@ -32,7 +32,15 @@ const DUP = {
 
 // The validating webhook of the fixture capture, as an admission chain: denies with the webhook's Status.
 const denyingChain: AdmissionChain = {
-  mutate: (a) => Promise.resolve({ object: a.object, warnings: [] }),
+  mutate: (a) => {
+    if (a.name === 'webhook-down') {
+      // A chain failing with a plain error (no Status): the server answers 500 InternalError.
+      const cause = fixture<ErrorFixture>('errors/500-webhook-unreachable-failurepolicy-fail.json')
+        .response.body.details as { causes: { message: string }[] };
+      return Promise.reject(new Error(cause.causes[0]!.message));
+    }
+    return Promise.resolve({ object: a.object, warnings: [] });
+  },
   validate: (a) => {
     const ann = a.object?.metadata?.annotations ?? {};
     if (ann['fixtures.example.io/deny'] === 'true') {
@@ -110,6 +118,7 @@ describe('error bodies equal kube-apiserver 1.24 bytes', () => {
     '422-invalid-accessmode.json',
     '410-list-exact-rv-compacted.json',
     '403-webhook-denied.json',
+    '500-webhook-unreachable-failurepolicy-fail.json',
   ]) {
     it(name, async () => {
       const { got, want } = await replay(name);
@@ -230,6 +239,27 @@ describe('error bodies equal kube-apiserver 1.24 bytes', () => {
     expect(
       JSON.stringify(obj.metadata.managedFields.find((m) => m.manager === 'scribe')!.fieldsV1),
     ).toContain('replication.example.io/method');
+  });
+
+  it('410-list-continue-token-compacted.json: a continue token older than the history window', async () => {
+    const f = fixture<ErrorFixture>('errors/410-list-continue-token-compacted.json');
+    const page = (await call(admin, 'GET', `${PVCS}?limit=1`)).json() as {
+      metadata: { continue: string };
+      items: { metadata: { name: string } }[];
+    };
+    expect(page.items.map((i) => i.metadata.name)).toEqual(['dup']);
+    // The token has the apiserver's shape: {"v":"meta.k8s.io/v1","rv":N,"start":"dup\u0000"}.
+    expect(JSON.parse(Buffer.from(page.metadata.continue, 'base64url').toString())).toMatchObject({
+      v: 'meta.k8s.io/v1',
+      start: 'dup\u0000',
+    });
+    for (let i = 0; i < 21; i++)
+      await call(admin, 'POST', '/api/v1/namespaces/scribe-fixtures/configmaps', {
+        metadata: { name: `filler-${i}` },
+      });
+    const r = await call(admin, 'GET', `${PVCS}?limit=1&continue=${page.metadata.continue}`);
+    expect(r.status).toBe(410);
+    expect(r.text).toBe(f.response.rawBody);
   });
 
   it('404-api-group-not-installed.json: an unserved group is a plain-text 404', async () => {

@@ -89,7 +89,10 @@ ${extra}spec:
 `;
 
 beforeAll(async () => {
-  server = await startApiServer({ admission: chain });
+  server = await startApiServer({
+    admission: chain,
+    podLogs: (ns, pod, container) => Promise.resolve(`log of ${ns}/${pod}/${container ?? ''}\n`),
+  });
   admin = { url: server.url, caPem: server.caPem, token: server.token };
   dir = await mkdtemp(join(tmpdir(), 'standin-kubectl-'));
   await server.writeKubeconfig(join(dir, 'kubeconfig'), 'standin');
@@ -465,6 +468,22 @@ spec:
       'serviceaccount/default\n',
     );
     expect(await ok('-n', 'conf', 'delete', 'job', 'once')).toBe('job.batch "once" deleted\n');
+  });
+
+  it('nodes and pod logs', async () => {
+    await ok(
+      'apply',
+      '-f',
+      await manifest(
+        'node.yaml',
+        'apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    node-role.kubernetes.io/worker: ""\n',
+      ),
+    );
+    expect(await ok('get', 'nodes')).toMatch(
+      /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nn1\s+NotReady\s+worker\s+\d+s\s*\n$/,
+    );
+    await ok('-n', 'conf', 'run', 'logged', '--image=busybox:1.36', '--restart=Never');
+    expect(await ok('-n', 'conf', 'logs', 'logged')).toBe('log of conf/logged/logged\n');
   });
 
   it('delete namespace removes its contents', async () => {

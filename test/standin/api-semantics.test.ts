@@ -91,6 +91,13 @@ describe('watch', () => {
       'ADDED:h1',
       'ADDED:h2',
     ]);
+    // As on a fresh 1.24 apiserver (errors/200-watch-rv-1-fresh-apiserver-no-410.json): rv=1 replays everything.
+    const fromOne = openWatch(admin, `${CM}?watch=1&resourceVersion=1&timeoutSeconds=1`);
+    await fromOne.ended;
+    expect(fromOne.events.map((e) => e.type)).not.toContain('ERROR');
+    expect(
+      fromOne.events.filter((e) => e.type === 'ADDED').map((e) => e.object.metadata!.name),
+    ).toEqual(expect.arrayContaining(['kube-root-ca.crt', 'w1', 'h1', 'h2']));
     const initial = openWatch(admin, `${CM}?watch=true&timeoutSeconds=1`);
     await initial.ended;
     expect(initial.events.map((e) => e.object.metadata!.name).sort()).toEqual([
@@ -286,6 +293,20 @@ describe('writes', () => {
     );
     expect(r.status).toBe(409);
     expect((r.json() as { reason: string }).reason).toBe('Conflict');
+  });
+
+  it('DELETE on a collection deletes what the selector matches', async () => {
+    await create(CM, { metadata: { name: 'dc-1', labels: { batch: 'x' } } });
+    await create(CM, { metadata: { name: 'dc-2', labels: { batch: 'x' } } });
+    await create(CM, { metadata: { name: 'dc-3', labels: { batch: 'y' } } });
+    const r = await call(admin, 'DELETE', `${CM}?labelSelector=batch%3Dx`);
+    expect(r.status).toBe(200);
+    expect((r.json() as { kind: string; items: Obj[] }).items.map((i) => i.metadata.name)).toEqual([
+      'dc-1',
+      'dc-2',
+    ]);
+    const left = (await call(admin, 'GET', `${CM}?labelSelector=batch`)).json() as { items: Obj[] };
+    expect(left.items.map((i) => i.metadata.name)).toEqual(['dc-3']);
   });
 
   it('resourceVersions come from one cluster-wide counter', async () => {
@@ -538,6 +559,39 @@ describe('storage protection', () => {
     await server.settled();
     expect((await call(admin, 'GET', `${pods}/user`)).status).toBe(404);
     expect((await call(admin, 'GET', `${PVCS}/used`)).status).toBe(404);
+  });
+});
+
+describe('concurrent writes', () => {
+  it('patches racing through a slow admission chain both land; racing PUTs with one resourceVersion: one 409', async () => {
+    const slow = await startApiServer({
+      admission: {
+        mutate: async (a) => {
+          await new Promise((r) => setTimeout(r, 20));
+          return { object: a.object, warnings: [] };
+        },
+        validate: () => Promise.resolve({ warnings: [] }),
+      },
+    });
+    try {
+      const c = { url: slow.url, caPem: slow.caPem, token: slow.token };
+      const path = '/api/v1/namespaces/default/configmaps';
+      await call(c, 'POST', path, { metadata: { name: 'race' } });
+      const results = await Promise.all(
+        ['a', 'b', 'c'].map((k) =>
+          call(c, 'PATCH', `${path}/race`, { metadata: { labels: { [k]: 'x' } } }, MERGE),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+      const got = (await call(c, 'GET', `${path}/race`)).json() as Obj;
+      expect(got.metadata.labels).toEqual({ a: 'x', b: 'x', c: 'x' });
+      const puts = await Promise.all(
+        ['1', '2'].map((v) => call(c, 'PUT', `${path}/race`, { ...got, data: { v } })),
+      );
+      expect(puts.map((r) => r.status).sort()).toEqual([200, 409]);
+    } finally {
+      await slow.stop();
+    }
   });
 });
 

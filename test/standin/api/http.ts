@@ -28,6 +28,7 @@ import {
 } from './selectors.ts';
 import {
   badRequest,
+  continueExpired,
   forbiddenPath,
   forbiddenRequest,
   listExpired,
@@ -476,18 +477,23 @@ export function createHandler(deps: HttpDeps): Handler {
     let items = store.list(resourceKey(p.rt), p.namespace).filter((o) => matches(f, o));
     const rv = store.resourceVersion;
     const meta: Record<string, unknown> = { resourceVersion: String(rv) };
+    // etcd keys within the listed prefix: the name inside a namespace, ns/name across them.
+    const keyOf = (o: KubeObject): string =>
+      p.namespace !== undefined
+        ? o.metadata!.name!
+        : `${o.metadata!.namespace ?? ''}/${o.metadata!.name}`;
     const cont = q.get('continue');
     if (cont) {
       const t = decodeContinue(cont);
-      items = items.filter((o) => `${o.metadata!.namespace ?? ''}/${o.metadata!.name}` >= t.start);
+      if (t.rv !== -1 && t.rv < store.oldestWatchable) {
+        throw continueExpired(encodeContinue({ rv: -1, start: t.start }));
+      }
+      items = items.filter((o) => keyOf(o) >= t.start);
     }
     const limit = Number(q.get('limit') ?? 0);
     if (limit > 0 && items.length > limit) {
-      const next = items[limit]!;
-      meta.continue = encodeContinue({
-        rv,
-        start: `${next.metadata!.namespace ?? ''}/${next.metadata!.name}`,
-      });
+      // The token starts right after the last key returned, as the apiserver's does.
+      meta.continue = encodeContinue({ rv, start: `${keyOf(items[limit - 1]!)}\u0000` });
       meta.remainingItemCount = items.length - limit;
       items = items.slice(0, limit);
     }
@@ -513,7 +519,10 @@ export function createHandler(deps: HttpDeps): Handler {
     const include = includeObject(q);
     const rvParam = q.get('resourceVersion');
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
-    const timeoutSeconds = Number(q.get('timeoutSeconds') ?? 1800);
+    const requested = Number(q.get('timeoutSeconds') ?? 1800);
+    // An unparsable or non-positive timeout means the server's default, not "end now".
+    const timeoutSeconds =
+      Number.isFinite(requested) && requested > 0 ? Math.min(requested, 3600) : 1800;
     res.writeHead(200, {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-cache, private',

@@ -95,6 +95,21 @@ const NAMESPACE_CONTROLLER: UserInfo = {
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 
+/**
+ * The object changed while this write awaited admission: etcd's
+ * compare-and-swap failed. Writes without a resourceVersion precondition are
+ * retried from the fresh object; conditional ones answer 409.
+ */
+class StaleWrite extends Error {
+  conditional: boolean;
+  constructor(conditional = false) {
+    super('stale write');
+    this.conditional = conditional;
+  }
+}
+
+const WRITE_ATTEMPTS = 5;
+
 export function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
@@ -352,7 +367,34 @@ export class Registry {
 
   caPem = '';
 
-  async update(
+  private async retrying(
+    rt: ResourceType,
+    name: string,
+    once: () => Promise<WriteResult>,
+  ): Promise<WriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once();
+      } catch (e) {
+        if (!(e instanceof StaleWrite)) throw e;
+        if (e.conditional || attempt >= WRITE_ATTEMPTS)
+          throw conflict(rt.group, rt.resource, name, STALE_OBJECT);
+      }
+    }
+  }
+
+  update(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    body: KubeObject,
+    ctx: WriteContext,
+    subresource?: string,
+  ): Promise<WriteResult> {
+    return this.retrying(rt, name, () => this.updateOnce(rt, ns, name, body, ctx, subresource));
+  }
+
+  private async updateOnce(
     rt: ResourceType,
     ns: string | undefined,
     name: string,
@@ -373,10 +415,24 @@ export class Registry {
     const rv = obj.metadata?.resourceVersion;
     if (rv && rv !== existing.metadata!.resourceVersion)
       throw conflict(rt.group, rt.resource, name, STALE_OBJECT);
-    return this.commitUpdate(rt, existing, obj, ctx, subresource);
+    return this.commitUpdate(rt, existing, obj, ctx, subresource, undefined, Boolean(rv));
   }
 
-  async patch(
+  patch(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    body: string,
+    contentType: string | undefined,
+    ctx: WriteContext,
+    subresource?: string,
+  ): Promise<WriteResult> {
+    return this.retrying(rt, name, () =>
+      this.patchOnce(rt, ns, name, body, contentType, ctx, subresource),
+    );
+  }
+
+  private async patchOnce(
     rt: ResourceType,
     ns: string | undefined,
     name: string,
@@ -389,7 +445,10 @@ export class Registry {
     const existing = this.store.get(resourceKey(rt), ns, name);
     if (type === 'apply') return this.apply(rt, ns, name, body, existing, ctx, subresource);
     if (!existing) throw notFound(rt.group, rt.resource, name);
-    const patched = applyPatch(type, existing, body);
+    // A patch is conditional only when it names a resourceVersion itself.
+    const base = clone(existing);
+    delete base.metadata!.resourceVersion;
+    const patched = applyPatch(type, base, body);
     const rv = patched.metadata?.resourceVersion;
     if (rv && rv !== existing.metadata!.resourceVersion)
       throw conflict(rt.group, rt.resource, name, STALE_OBJECT);
@@ -398,7 +457,7 @@ export class Registry {
         `the name of the object (${patched.metadata?.name}) does not match the name on the URL (${name})`,
       );
     }
-    return this.commitUpdate(rt, existing, patched, ctx, subresource);
+    return this.commitUpdate(rt, existing, patched, ctx, subresource, undefined, Boolean(rv));
   }
 
   private async apply(
@@ -465,6 +524,7 @@ export class Registry {
     ctx: WriteContext,
     subresource?: string,
     managedFields?: V1ManagedFieldsEntry[],
+    conditional = false,
   ): Promise<WriteResult> {
     let obj = clone(proposed);
     this.checkTypeMeta(rt, obj);
@@ -531,10 +591,15 @@ export class Registry {
     obj = canonical(obj);
     const validated = await this.chain.validate({ ...a, object: obj });
     const warnings = [...mutated.warnings, ...validated.warnings];
+    const key = resourceKey(rt);
+    // Nothing below awaits: the check and the write are one step, like etcd's transaction.
+    const current = this.store.get(key, old.namespace, old.name!);
+    if (!current) throw notFound(rt.group, rt.resource, old.name!);
+    if (current.metadata!.resourceVersion !== old.resourceVersion)
+      throw new StaleWrite(conditional);
     if (isDeepStrictEqual(withoutManaged(canonical(existing)), withoutManaged(obj))) {
       return { body: canonical(existing), code: 200, warnings };
     }
-    const key = resourceKey(rt);
     if (obj.metadata!.deletionTimestamp && (obj.metadata!.finalizers ?? []).length === 0) {
       const gone = ctx.dryRun ? obj : (this.store.remove(key, old.namespace, old.name!) ?? obj);
       if (!ctx.dryRun) this.scheduleGc();
@@ -552,7 +617,17 @@ export class Registry {
     return { body: canonical(stored), code: 200, warnings };
   }
 
-  async delete(
+  delete(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    opts: V1DeleteOptions,
+    ctx: WriteContext,
+  ): Promise<WriteResult> {
+    return this.retrying(rt, name, () => this.deleteOnce(rt, ns, name, opts, ctx));
+  }
+
+  private async deleteOnce(
     rt: ResourceType,
     ns: string | undefined,
     name: string,
@@ -601,7 +676,15 @@ export class Registry {
       warnings.push(...(await this.chain.mutate(a)).warnings);
       warnings.push(...(await this.chain.validate(a)).warnings);
     };
+    const unchanged = (seen: KubeObject): void => {
+      const current = this.store.get(key, ns, name);
+      if (!current) throw notFound(rt.group, rt.resource, name);
+      if (current.metadata!.resourceVersion !== seen.metadata!.resourceVersion) {
+        throw new StaleWrite(Boolean(pre?.resourceVersion));
+      }
+    };
     await admit(existing);
+    unchanged(existing);
     if (ctx.dryRun) return { body: canonical(existing), code: 200, warnings };
 
     if (rt.resource === 'namespaces') {
@@ -636,6 +719,7 @@ export class Registry {
         return { body: canonical(existing), code: 200, warnings };
       }
       await admit(existing);
+      unchanged(existing);
     } else if (finalizers.length > 0) {
       if (
         !existing.metadata!.deletionTimestamp ||

@@ -83,6 +83,11 @@ export const RESOURCES: readonly ResourceType[] = [
     storageVersionHash: 'Q3oi5N2YM8M=',
     status: true,
   }),
+  builtIn('', 'nodes', 'Node', false, {
+    shortNames: ['no'],
+    storageVersionHash: 'XwShjMxG9Fs=',
+    status: true,
+  }),
   builtIn('', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, {
     shortNames: ['pvc'],
     storageVersionHash: 'QWTyNDq0dC4=',

@@ -128,6 +128,7 @@ const FIELD_LABELS: Record<string, string[]> = {
     'type',
   ],
   secrets: ['type'],
+  nodes: ['spec.unschedulable'],
   namespaces: ['status.phase'],
   persistentvolumes: ['spec.storageClassName'],
   jobs: ['status.successful'],

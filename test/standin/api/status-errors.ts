@@ -212,3 +212,13 @@ export function internalError(message: string): ApiError {
 export function tooManyRequests(message: string): ApiError {
   return status(429, 'TooManyRequests', message, {});
 }
+
+export function continueExpired(newToken: string): ApiError {
+  return status(
+    410,
+    'Expired',
+    'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+    undefined,
+    { continue: newToken } as unknown as V1Status['metadata'],
+  );
+}

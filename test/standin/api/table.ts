@@ -216,6 +216,60 @@ const COLUMNS: Record<string, Column[]> = {
       1,
     ),
   ],
+  '/Node': [
+    NAME,
+    col('Status', 'The status of the node', (o) => {
+      const ready = (o.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+      const base = ready?.status === 'True' ? 'Ready' : 'NotReady';
+      return o.spec?.unschedulable ? `${base},SchedulingDisabled` : base;
+    }),
+    col('Roles', 'The roles of the node', (o) => {
+      const roles = Object.keys(o.metadata?.labels ?? {})
+        .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+        .map((k) => k.slice('node-role.kubernetes.io/'.length));
+      return roles.length ? roles.sort().join(',') : '<none>';
+    }),
+    AGE,
+    col(
+      'Version',
+      'Kubelet Version reported by the node.',
+      (o) => o.status?.nodeInfo?.kubeletVersion ?? '',
+    ),
+    col(
+      'Internal-IP',
+      'List of addresses reachable to the node. Queried from cloud provider, if available.',
+      (o) =>
+        (o.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')
+          ?.address ?? '<none>',
+      1,
+    ),
+    col(
+      'External-IP',
+      'List of addresses reachable to the node. Queried from cloud provider, if available.',
+      (o) =>
+        (o.status?.addresses ?? []).find((a: { type: string }) => a.type === 'ExternalIP')
+          ?.address ?? '<none>',
+      1,
+    ),
+    col(
+      'OS-Image',
+      'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).',
+      (o) => o.status?.nodeInfo?.osImage ?? '<unknown>',
+      1,
+    ),
+    col(
+      'Kernel-Version',
+      "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+      (o) => o.status?.nodeInfo?.kernelVersion ?? '<unknown>',
+      1,
+    ),
+    col(
+      'Container-Runtime',
+      'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
+      (o) => o.status?.nodeInfo?.containerRuntimeVersion ?? '<unknown>',
+      1,
+    ),
+  ],
   '/Namespace': [
     NAME,
     col('Status', 'The status of the namespace', (o) => o.status?.phase ?? ''),
