@@ -290,6 +290,9 @@ describe('workloads that really run', () => {
       return p.status?.containerStatuses?.[0]?.state?.waiting ? p : undefined;
     });
     expect(pod.spec?.nodeName).toBe(cluster.nodeName);
+    expect(await kubectl('get', 'nodes')).toMatch(
+      new RegExp(`^${cluster.nodeName}\\s+Ready\\s`, 'm'),
+    );
     expect(pod.status?.phase).toBe('Pending');
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImageNeverPull');
     const logs = await execFileP('kubectl', ['--kubeconfig', kubeconfigPath, 'logs', 'nginx'], {

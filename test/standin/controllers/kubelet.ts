@@ -4,6 +4,7 @@
 // subresource; logs are files served through the API's pods/log hook.
 
 import { connect } from 'node:net';
+import { availableParallelism, release, totalmem } from 'node:os';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type {
   V1Container,
+  V1NodeStatus,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
   V1Pod,
@@ -21,6 +23,7 @@ import { spawnContainer, type ContainerProcess } from './container-process.ts';
 import { eventRecorder } from './events.ts';
 import {
   describeError,
+  isAlreadyExists,
   isNotFound,
   keyOf,
   mergePatch,
@@ -152,6 +155,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   const maxBackoff = opts.maxBackoffMs ?? 10_000;
   const apiUrl = new URL(opts.api.url);
   const runs = new Map<string, PodRun>();
+  const startedAt = new Date();
   /** Log directories of pods that ran, kept until the pod object is gone. */
   const logDirs = new Map<string, { dir: string; containers: string[]; run?: PodRun }>();
   const flushes = new Map<string, Promise<void>>();
@@ -183,6 +187,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     () => undefined,
     log,
   );
+  await registerNode();
+  const heartbeat = setInterval(() => void heartbeatNode(), 10_000);
   const resync = setInterval(() => {
     for (const p of pods.list()) {
       const phase = p.status?.phase;
@@ -190,6 +196,73 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       else if (p.metadata?.deletionTimestamp) queue.add(keyOf(p));
     }
   }, opts.resyncMs ?? 1_000);
+
+  function nodeStatus(now: Date): V1NodeStatus {
+    return {
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+          lastHeartbeatTime: now,
+          lastTransitionTime: startedAt,
+        },
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: nodeName },
+      ],
+      capacity: {
+        cpu: String(availableParallelism()),
+        memory: `${Math.floor(totalmem() / 1024)}Ki`,
+        pods: '110',
+      },
+      allocatable: {
+        cpu: String(availableParallelism()),
+        memory: `${Math.floor(totalmem() / 1024)}Ki`,
+        pods: '110',
+      },
+      nodeInfo: {
+        architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+        operatingSystem: 'linux',
+        osImage: 'Scribe stand-in',
+        kernelVersion: release(),
+        kubeletVersion: 'v1.24.0-standin',
+        kubeProxyVersion: 'v1.24.0-standin',
+        containerRuntimeVersion: namespaces ? 'standin://mount-namespaces' : 'standin://processes',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+      },
+    };
+  }
+
+  /** The kubelet registers its Node, Ready, as a real one does at start. */
+  async function registerNode(): Promise<void> {
+    const labels = {
+      'kubernetes.io/hostname': nodeName,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
+    };
+    try {
+      await clients.core.createNode({
+        body: { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels } },
+      });
+    } catch (err) {
+      if (!isAlreadyExists(err)) {
+        log(`cannot register node ${nodeName}: ${describeError(err)}`);
+        return;
+      }
+    }
+    await heartbeatNode();
+  }
+
+  async function heartbeatNode(): Promise<void> {
+    await clients.core
+      .patchNodeStatus({ name: nodeName, body: { status: nodeStatus(new Date()) } }, mergePatch)
+      .catch((err: unknown) => log(`node ${nodeName} status: ${describeError(err)}`));
+  }
 
   async function patchStatus(pod: V1Pod, status: object): Promise<void> {
     try {
@@ -675,6 +748,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     },
     async stop() {
       clearInterval(resync);
+      clearInterval(heartbeat);
       await queue.stop();
       stopping = true;
       await Promise.all([...runs.values()].map((r) => stopRun(r, 2_000)));
