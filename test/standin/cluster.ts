@@ -52,8 +52,8 @@ export interface ClusterOptions {
   dir: string;
   /**
    * Which loopback blocks the cluster's addresses come from: pods
-   * 127.(10+n), services 127.(40+n), load balancers 127.(70+n). Default: a
-   * new n per cluster in this process.
+   * 127.(10+n), services 127.(40+n), load balancers 127.(70+n), the node
+   * 127.(100+n).0.1. Default: a new n per cluster in this process.
    */
   addressBlock?: number;
   /** Pods of other images run `sleep` instead of staying Pending. */
@@ -154,6 +154,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const block = o.addressBlock ?? nextBlock++ % 30;
   const log = o.log ?? ((m: string) => console.error(`[${o.name}] ${m}`));
   const nodeName = `${o.name}-node`;
+  // The node's address: its InternalIP, and where NodePort services listen.
+  const nodeAddress = `127.${100 + block}.0.1`;
   await mkdir(o.dir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
@@ -262,6 +264,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await startServiceController({
         clients,
         clusterAddresses: addressPool(40 + block),
+        nodeAddress,
         loadBalancerAddresses: addressPool(70 + block),
         log: controllerLog('services'),
       }),
@@ -272,6 +275,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         clients,
         nodeName,
         addresses: addressPool(10 + block),
+        nodeAddress,
         dir: join(o.dir, 'pods'),
         api: { url: api.url, caPem: api.caPem, token: api.token },
         noopOtherImages: o.noopOtherImages,

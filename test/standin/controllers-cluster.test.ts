@@ -495,6 +495,41 @@ describe('storage through the API', () => {
       return err === undefined && text !== '' ? text : undefined;
     });
     expect(answer).toBe('hello from webhook-0');
+
+    // The same pod through a NodePort Service: on the node's address, at the allocated node port.
+    await cluster.clients.core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: 'webhook-np' },
+        spec: {
+          type: 'NodePort',
+          selector: { app: 'webhook' },
+          ports: [{ port: 443, targetPort: 8443 }],
+        },
+      },
+    });
+    const nodePort = await waitFor('a node port', async () => {
+      const svc = await cluster.clients.core.readNamespacedService({
+        name: 'webhook-np',
+        namespace: NS,
+      });
+      return svc.spec?.ports?.[0]?.nodePort;
+    });
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    const node = await cluster.clients.core.readNode({ name: cluster.nodeName });
+    const nodeIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+    const viaNode = await waitFor('the pod to answer on the node port', async () => {
+      const sock = connect({ host: nodeIP, port: nodePort });
+      let text = '';
+      sock.setEncoding('utf8').on('data', (d: string) => (text += d));
+      const [err] = await Promise.race([
+        once(sock, 'end').then(() => [undefined]),
+        once(sock, 'error'),
+      ]);
+      sock.destroy();
+      return err === undefined && text !== '' ? text : undefined;
+    });
+    expect(viaNode).toBe('hello from webhook-0');
     await cluster.clients.core.deleteNamespacedPod({ name: 'webhook-0', namespace: NS });
   });
 });

@@ -55,6 +55,8 @@ export interface KubeletOptions {
   nodeName: string;
   /** Pod addresses. */
   addresses: AddressPool;
+  /** The node's own address (its InternalIP, pods' hostIP). */
+  nodeAddress: string;
   /** Where pods' volumes, roots and logs go. */
   dir: string;
   /** What service account token volumes hold and where in-cluster clients find the API. */
@@ -210,7 +212,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         },
       ],
       addresses: [
-        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'InternalIP', address: opts.nodeAddress },
         { type: 'Hostname', address: nodeName },
       ],
       capacity: {
@@ -517,7 +519,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       pod,
       ip,
       record: {
-        hostIP: '127.0.0.1',
+        hostIP: opts.nodeAddress,
         podIP: ip,
         startTime: new Date(),
         init: init.map(newRecord),
@@ -530,7 +532,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       ctx: {
         podIP: ip,
         nodeName,
-        hostIP: '127.0.0.1',
+        hostIP: opts.nodeAddress,
         volumes: new Map(),
         secrets: objects.secrets,
         configMaps: objects.configMaps,
@@ -655,7 +657,12 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     });
     if (why !== undefined) {
       if (!pod.spec?.nodeName) {
-        const record: PodRecord = { hostIP: '127.0.0.1', init: [], main: [], unschedulable: why };
+        const record: PodRecord = {
+          hostIP: opts.nodeAddress,
+          init: [],
+          main: [],
+          unschedulable: why,
+        };
         if (pod.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message !== why) {
           await patchStatus(pod, {
             phase: 'Pending',
@@ -674,7 +681,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     if (blocked !== undefined) {
       const message = `Container image "${blocked.image}" is not present with pull policy of Never`;
       const waiting: PodRecord = {
-        hostIP: '127.0.0.1',
+        hostIP: opts.nodeAddress,
         init: (pod.spec.initContainers ?? []).map((c) => ({
           ...newRecord(c),
           current: { state: 'waiting', reason: 'ErrImageNeverPull', message },

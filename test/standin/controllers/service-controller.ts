@@ -26,6 +26,8 @@ export interface ServiceOptions {
   clients: Clients;
   /** Addresses for services inside the cluster. */
   clusterAddresses: AddressPool;
+  /** The node's address: NodePort services listen there on their node ports. */
+  nodeAddress: string;
   /** Addresses for LoadBalancer services (reachable from anywhere on this host, e.g. the other cluster). */
   loadBalancerAddresses: AddressPool;
   log?: Logger;
@@ -44,6 +46,7 @@ export interface ServiceController extends Controller {
 interface Served {
   uid: string;
   clusterIP: string;
+  nodePorts: number[];
   lbIP?: string;
   ports: Map<string, TcpProxy>;
   turn: number;
@@ -53,6 +56,17 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
   const { clients } = opts;
   const log = opts.log ?? ((m: string) => console.error(`[services] ${m}`));
   const served = new Map<string, Served>();
+  const nodePortsInUse = new Set<number>();
+  /** The next free port of the default NodePort range (30000-32767). */
+  function takeNodePort(entry: Served): number {
+    for (let p = 30000; p <= 32767; p++) {
+      if (nodePortsInUse.has(p)) continue;
+      nodePortsInUse.add(p);
+      entry.nodePorts.push(p);
+      return p;
+    }
+    throw new Error('no free node port in 30000-32767');
+  }
   const queue = workQueue(reconcile, log);
   const services: Cache<V1Service> = await watchResource(
     clients.kc,
@@ -90,6 +104,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
     served.delete(key);
     await Promise.all([...s.ports.values()].map((p) => p.close()));
     opts.clusterAddresses.release(s.clusterIP);
+    for (const p of s.nodePorts) nodePortsInUse.delete(p);
     if (s.lbIP !== undefined) opts.loadBalancerAddresses.release(s.lbIP);
   }
 
@@ -118,6 +133,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
         clusterIP: opts.clusterAddresses.take(),
         ports: new Map(),
         turn: 0,
+        nodePorts: [],
       };
       served.set(key, s);
       if (!mine) {
@@ -135,14 +151,33 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
     }
     const entry = s;
     const wantLb = svc.spec?.type === 'LoadBalancer';
+    // NodePort and LoadBalancer services are reachable on the node at their node ports too.
+    const wantNodePorts = wantLb || svc.spec?.type === 'NodePort';
+    const specPorts = svc.spec?.ports ?? [];
+    if (wantNodePorts && specPorts.some((p) => (p.protocol ?? 'TCP') === 'TCP' && !p.nodePort)) {
+      const ports = specPorts.map((p) =>
+        (p.protocol ?? 'TCP') !== 'TCP' || p.nodePort ? p : { ...p, nodePort: takeNodePort(entry) },
+      );
+      await clients.core.patchNamespacedService(
+        { name, namespace, body: { spec: { ports } } },
+        mergePatch,
+      );
+      return; // the update brings the service back with its node ports
+    }
     if (wantLb && entry.lbIP === undefined) entry.lbIP = opts.loadBalancerAddresses.take();
-    // One proxy per address and service port.
-    const wanted = new Map<string, { host: string; port: number }>();
-    for (const sp of svc.spec?.ports ?? []) {
+    // One proxy per address and port.
+    const wanted = new Map<string, { host: string; port: number; servicePort: number }>();
+    const want = (host: string, port: number, servicePort: number): void =>
+      void wanted.set(`${host}:${port}`, { host, port, servicePort });
+    for (const sp of specPorts) {
       if ((sp.protocol ?? 'TCP') !== 'TCP') continue;
-      wanted.set(`${entry.clusterIP}:${sp.port}`, { host: entry.clusterIP, port: sp.port });
-      if (wantLb && entry.lbIP)
-        wanted.set(`${entry.lbIP}:${sp.port}`, { host: entry.lbIP, port: sp.port });
+      want(entry.clusterIP, sp.port, sp.port);
+      if (wantLb && entry.lbIP) want(entry.lbIP, sp.port, sp.port);
+      if (wantNodePorts && sp.nodePort) {
+        nodePortsInUse.add(sp.nodePort);
+        if (!entry.nodePorts.includes(sp.nodePort)) entry.nodePorts.push(sp.nodePort);
+        want(opts.nodeAddress, sp.nodePort, sp.port);
+      }
     }
     for (const [k, p] of entry.ports) {
       if (!wanted.has(k)) {
@@ -156,7 +191,7 @@ export async function startServiceController(opts: ServiceOptions): Promise<Serv
         const live = services.get(name, namespace);
         return live === undefined
           ? undefined
-          : pickBackend(live, w.port, pods.list(namespace), entry.turn++);
+          : pickBackend(live, w.servicePort, pods.list(namespace), entry.turn++);
       });
       entry.ports.set(k, proxy);
     }
