@@ -166,7 +166,7 @@ describe('workloads that really run', () => {
   });
 
   it('reports a failing container, restarts it by policy, and keeps a Deployment at its replicas', async () => {
-    // Exit 3 from the mover: a bad flag. restartPolicy Never → the Job fails at backoffLimit 0.
+    // A missing flag makes the mover exit non-zero; restartPolicy Never → the Job fails at backoffLimit 0.
     await cluster.clients.batch.createNamespacedJob({
       namespace: NS,
       body: {
@@ -189,18 +189,7 @@ describe('workloads that really run', () => {
         },
       },
     });
-    const bad = await h.jobDone('bad');
-    expect(bad.status?.conditions?.[0]).toMatchObject({
-      type: 'Failed',
-      reason: 'BackoffLimitExceeded',
-    });
-    const [badPod] = await h.podsOf('bad');
-    expect(badPod?.status?.phase).toBe('Failed');
-    expect(badPod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).not.toBe(0);
-    expect(await kubectl('logs', badPod?.metadata?.name ?? '')).toMatch(
-      /required option '--volume <path>' not specified/,
-    );
-
+    // The three run side by side; each is checked in turn.
     // restartPolicy OnFailure: the container fails once, is restarted with its emptyDir kept, then succeeds.
     await cluster.clients.core.createNamespacedPod({
       namespace: NS,
@@ -224,16 +213,6 @@ describe('workloads that really run', () => {
         },
       },
     });
-    const flaky = await waitFor('the flaky pod to succeed', async () => {
-      const p = await cluster.clients.core.readNamespacedPod({ name: 'flaky', namespace: NS });
-      return p.status?.phase === 'Succeeded' ? p : undefined;
-    });
-    expect(flaky.status?.containerStatuses?.[0]).toMatchObject({
-      restartCount: 1,
-      lastState: { terminated: expect.objectContaining({ exitCode: 1 }) },
-    });
-    expect(await kubectl('logs', 'flaky')).toBe('first\nsecond\n');
-
     await cluster.clients.apps.createNamespacedDeployment({
       namespace: NS,
       body: {
@@ -252,6 +231,28 @@ describe('workloads that really run', () => {
         },
       },
     });
+    const bad = await h.jobDone('bad');
+    expect(bad.status?.conditions?.[0]).toMatchObject({
+      type: 'Failed',
+      reason: 'BackoffLimitExceeded',
+    });
+    const [badPod] = await h.podsOf('bad');
+    expect(badPod?.status?.phase).toBe('Failed');
+    expect(badPod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).not.toBe(0);
+    expect(await kubectl('logs', badPod?.metadata?.name ?? '')).toMatch(
+      /required option '--volume <path>' not specified/,
+    );
+
+    const flaky = await waitFor('the flaky pod to succeed', async () => {
+      const p = await cluster.clients.core.readNamespacedPod({ name: 'flaky', namespace: NS });
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    });
+    expect(flaky.status?.containerStatuses?.[0]).toMatchObject({
+      restartCount: 1,
+      lastState: { terminated: expect.objectContaining({ exitCode: 1 }) },
+    });
+    expect(await kubectl('logs', 'flaky')).toBe('first\nsecond\n');
+
     const dep = await waitFor('two ready replicas', async () => {
       const d = await cluster.clients.apps.readNamespacedDeployment({
         name: 'keys',
