@@ -165,7 +165,7 @@ describe('workloads that really run', () => {
     });
   });
 
-  it('reports a failing container, restarts it by policy, and keeps a Deployment at its replicas', async () => {
+  it('reports a failing container, restarts it by policy, runs init containers first, and keeps a Deployment at its replicas', async () => {
     // A missing flag makes the mover exit non-zero; restartPolicy Never → the Job fails at backoffLimit 0.
     await cluster.clients.batch.createNamespacedJob({
       namespace: NS,
@@ -231,6 +231,33 @@ describe('workloads that really run', () => {
         },
       },
     });
+    // Init containers run first, to completion, and share the pod's volumes.
+    await cluster.clients.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'init-demo' },
+        spec: {
+          restartPolicy: 'Never',
+          volumes: [{ name: 'shared', emptyDir: {} }],
+          initContainers: [
+            {
+              name: 'prepare',
+              image: IMAGE,
+              command: ['sh', '-c', 'echo prepared > /shared/state'],
+              volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+            },
+          ],
+          containers: [
+            {
+              name: 'main',
+              image: IMAGE,
+              command: ['cat', '/shared/state'],
+              volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+            },
+          ],
+        },
+      },
+    });
     const bad = await h.jobDone('bad');
     expect(bad.status?.conditions?.[0]).toMatchObject({
       type: 'Failed',
@@ -276,6 +303,13 @@ describe('workloads that really run', () => {
       return live.length === 2 && !now.some((p) => p.metadata?.name === victim) ? true : undefined;
     });
     await cluster.clients.apps.deleteNamespacedDeployment({ name: 'keys', namespace: NS });
+
+    const init = await waitFor('the init demo to succeed', async () => {
+      const p = await cluster.clients.core.readNamespacedPod({ name: 'init-demo', namespace: NS });
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    });
+    expect(init.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
+    expect(await kubectl('logs', 'init-demo', '-c', 'main')).toBe('prepared\n');
   });
 
   it('keeps pods of other images Pending', async () => {
