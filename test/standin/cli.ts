@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { startTwoClusters } from './two-clusters.ts';
+import { startTwoClusters, type TwoClusters } from './two-clusters.ts';
 
 const program = new Command('stand-in')
   .description('Run two local stand-in Kubernetes clusters, "source" and "destination", for Scribe')
@@ -49,17 +49,51 @@ if (!Number.isInteger(block) || block < 0 || block > 28) {
 const kubeconfig = resolve(opts.kubeconfig);
 const ownDir = opts.dir === undefined;
 const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'scribe-standin-')));
+
+// A signal during start-up is acted on once the clusters are up, so nothing is left behind.
+let signalled: string | undefined;
+let clusters: TwoClusters | undefined;
+let stopping = false;
+const stop = async (why: string, code = 0): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${why}: stopping the stand-in clusters`);
+  try {
+    await clusters?.stop();
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    code = 1;
+  }
+  if (ownDir) await rm(dir, { recursive: true, force: true });
+  console.log('stopped');
+  process.exit(code);
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (clusters === undefined) signalled = sig;
+    else void stop(sig);
+  });
+}
+
 const started = Date.now();
-const clusters = await startTwoClusters(dir, {
-  addressBlock: block,
-  noopOtherImages: opts.noopOtherImages === true,
-  log: opts.verbose ? (m) => console.error(m) : () => undefined,
-}).catch(async (err: unknown) => {
+try {
+  clusters = await startTwoClusters(dir, {
+    addressBlock: block,
+    noopOtherImages: opts.noopOtherImages === true,
+    log: opts.verbose ? (m) => console.error(m) : () => undefined,
+  });
+} catch (err) {
   if (ownDir) await rm(dir, { recursive: true, force: true });
   console.error(`error: the stand-in clusters did not start: ${(err as Error).message}`);
   process.exit(1);
-});
-await clusters.writeKubeconfig(kubeconfig);
+}
+if (signalled !== undefined) await stop(signalled);
+try {
+  await clusters.writeKubeconfig(kubeconfig);
+} catch (err) {
+  console.error(`error: cannot write the kubeconfig ${kubeconfig}: ${(err as Error).message}`);
+  await stop('error', 1);
+}
 
 for (const c of [clusters.source, clusters.destination]) {
   const storage =
@@ -75,22 +109,3 @@ console.log(
   'StorageClasses: standin-csi (default; clone and snapshot), standin-basic (neither); VolumeSnapshotClass: standin-snapclass',
 );
 console.log('press Ctrl-C to stop');
-
-let stopping = false;
-const stop = async (signal: string): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: stopping the stand-in clusters`);
-  let code = 0;
-  try {
-    await clusters.stop();
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}`);
-    code = 1;
-  }
-  if (ownDir) await rm(dir, { recursive: true, force: true });
-  console.log('stopped');
-  process.exit(code);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
