@@ -1,0 +1,212 @@
+// One stand-in cluster: the API server, a node's worth of real storage, and
+// every controller (provisioner, snapshotter, kubelet, Jobs and Deployments,
+// Services), seeded with the StorageClasses and VolumeSnapshotClass the
+// tests and the sandbox use.
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { V1StorageClass } from '@kubernetes/client-node';
+import type { AdmissionChain } from './api/admission-seam.ts';
+import { startApiServer, type ApiServer } from './api/server.ts';
+import { addressPool } from './controllers/addresses.ts';
+import { isAlreadyExists, makeClients, type Clients, type Logger } from './controllers/kube.ts';
+import { startKubelet, type Kubelet } from './controllers/kubelet.ts';
+import {
+  ANN_DEFAULT_SNAPSHOT_CLASS,
+  ANN_DEFAULT_STORAGE_CLASS,
+  DRIVER,
+  SNAPSHOT_GROUP,
+  SNAPSHOT_VERSION,
+} from './controllers/names.ts';
+import { startProvisioner, type Controller } from './controllers/provisioner.ts';
+import {
+  startServiceController,
+  type ServiceController,
+} from './controllers/service-controller.ts';
+import { startSnapshotter } from './controllers/snapshotter.ts';
+import type { VolumeSnapshotClass } from './controllers/snapshots.ts';
+import { startWorkloadControllers } from './controllers/workload-controllers.ts';
+import { openPool, type Pool } from './storage/pool.ts';
+import { openVolumeStore, type VolumeStore } from './storage/volumes.ts';
+
+/** The class with clone and snapshot support (the cluster's default). */
+export const CSI_CLASS = 'standin-csi';
+/** A class whose volumes can be neither cloned nor snapshotted. */
+export const BASIC_CLASS = 'standin-basic';
+export const SNAPSHOT_CLASS = 'standin-snapclass';
+
+export interface ClusterOptions {
+  name: string;
+  /** Working directory: storage, pods' files and logs. */
+  dir: string;
+  /**
+   * Which loopback blocks the cluster's addresses come from: pods
+   * 127.(10+n), services 127.(40+n), load balancers 127.(70+n). Default: a
+   * new n per cluster in this process.
+   */
+  addressBlock?: number;
+  /** Pods of other images run `sleep` instead of staying Pending. */
+  noopOtherImages?: boolean;
+  /** The admission chain, built once Services can be resolved. */
+  admission?: (resolveService: ResolveService) => AdmissionChain;
+  /** Size of the node's sparse XFS disk (default 4096 MiB). */
+  storageSizeMiB?: number;
+  log?: Logger;
+}
+
+export type ResolveService = (
+  namespace: string,
+  name: string,
+  port: number,
+) => { host: string; port: number } | undefined;
+
+export interface Cluster {
+  name: string;
+  nodeName: string;
+  api: ApiServer;
+  /** A kubeconfig object for this cluster, its context named `context` (default: the cluster's name). */
+  kubeconfig(context?: string): object;
+  clients: Clients;
+  pool: Pool;
+  store: VolumeStore;
+  kubelet: Kubelet;
+  /** Where a connection to a Service's port goes (the admission chain calls webhooks through it). */
+  resolveService: ResolveService;
+  /** Resolves when every controller's queue is empty. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let nextBlock = 0;
+
+export function storageClasses(): V1StorageClass[] {
+  const base = {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    provisioner: DRIVER,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+    allowVolumeExpansion: false,
+  };
+  return [
+    {
+      ...base,
+      metadata: { name: CSI_CLASS, annotations: { [ANN_DEFAULT_STORAGE_CLASS]: 'true' } },
+      parameters: { clone: 'true', snapshot: 'true' },
+    },
+    { ...base, metadata: { name: BASIC_CLASS }, parameters: { clone: 'false', snapshot: 'false' } },
+  ];
+}
+
+export function snapshotClass(): VolumeSnapshotClass {
+  return {
+    apiVersion: `${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}`,
+    kind: 'VolumeSnapshotClass',
+    metadata: { name: SNAPSHOT_CLASS, annotations: { [ANN_DEFAULT_SNAPSHOT_CLASS]: 'true' } },
+    driver: DRIVER,
+    deletionPolicy: 'Delete',
+  };
+}
+
+export async function startCluster(o: ClusterOptions): Promise<Cluster> {
+  const block = o.addressBlock ?? nextBlock++ % 30;
+  const log = o.log ?? ((m: string) => console.error(`[${o.name}] ${m}`));
+  const nodeName = `${o.name}-node`;
+  await mkdir(o.dir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => errors.push(e));
+    stops.length = 0;
+    if (errors.length > 0)
+      throw new AggregateError(errors, `stand-in cluster ${o.name}: incomplete stop`);
+  };
+
+  try {
+    const pool = await openPool({
+      dir: join(o.dir, 'storage'),
+      sizeMiB: o.storageSizeMiB,
+      warn: log,
+    });
+    stops.push(() => pool.close());
+    const store = openVolumeStore(pool);
+    stops.push(() => store.close());
+
+    // Started after the API server, which needs these hooks first.
+    const late: { kubelet?: Kubelet; services?: ServiceController } = {};
+    const resolveService: ResolveService = (ns, name, port) =>
+      late.services?.resolve(ns, name, port);
+    const api = await startApiServer({
+      name: o.name,
+      admission: o.admission?.(resolveService),
+      podLogs: (ns, pod, container) =>
+        late.kubelet === undefined
+          ? Promise.reject(new Error('the kubelet is not running'))
+          : late.kubelet.logs(ns, pod, container),
+    });
+    stops.push(() => api.stop());
+    const clients = makeClients(api.kubeconfig(o.name));
+
+    for (const sc of storageClasses()) {
+      await clients.storage.createStorageClass({ body: sc }).catch((err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
+      });
+    }
+    await clients.custom.createClusterCustomObject({
+      group: SNAPSHOT_GROUP,
+      version: SNAPSHOT_VERSION,
+      plural: 'volumesnapshotclasses',
+      body: snapshotClass(),
+    });
+
+    const controllers: Controller[] = [];
+    const controllerLog = (what: string) => (m: string) => log(`${what}: ${m}`);
+    const add = <T extends Controller>(c: T): T => {
+      controllers.push(c);
+      stops.push(() => c.stop());
+      return c;
+    };
+    add(await startProvisioner({ clients, store, nodeName, log: controllerLog('provisioner') }));
+    add(await startSnapshotter({ clients, store, log: controllerLog('snapshotter') }));
+    add(await startWorkloadControllers({ clients, log: controllerLog('workloads') }));
+    late.services = add(
+      await startServiceController({
+        clients,
+        clusterAddresses: addressPool(40 + block),
+        loadBalancerAddresses: addressPool(70 + block),
+        log: controllerLog('services'),
+      }),
+    );
+    // The kubelet stops first (stops run in reverse): processes end before their volumes go.
+    const kubelet = add(
+      await startKubelet({
+        clients,
+        nodeName,
+        addresses: addressPool(10 + block),
+        dir: join(o.dir, 'pods'),
+        api: { url: api.url, caPem: api.caPem, token: api.token },
+        noopOtherImages: o.noopOtherImages,
+        log: controllerLog('kubelet'),
+      }),
+    );
+    late.kubelet = kubelet;
+    return {
+      name: o.name,
+      nodeName,
+      api,
+      kubeconfig: (context = o.name) => api.kubeconfig(context),
+      clients,
+      pool,
+      store,
+      kubelet,
+      resolveService,
+      idle: async () => {
+        for (const c of controllers) await c.idle();
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+}
