@@ -52,8 +52,7 @@ export async function reconcileDestination(
       // Complete transfer: snapshot it (once), then make room for the next.
       const snapName = objectName('scribe', name, syncId);
       if (!history.some((s) => s.metadata?.name === snapName)) {
-        const snap = snapshotOf(pvc, snapName, 'history', c.snapshotClass);
-        snap.metadata!.labels = { ...snap.metadata!.labels, [syncIdLabel]: syncId };
+        const snap = snapshotOf(pvc, snapName, 'history', syncId, c.snapshotClass);
         history.push(await c.kube.create(snap));
         await c.recorder.event(
           pvc,

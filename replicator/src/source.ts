@@ -12,7 +12,7 @@ import {
 } from '../../model/src/index.ts';
 import { decideSource } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
+import { objectName, pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -223,7 +223,7 @@ export async function reconcileSource(
   if (method.name === 'clone') await c.kube.create(cloneClaim(pvc, syncId));
   else
     await c.kube.create(
-      snapshotOf(pvc, `scribe-snap-${pvc.metadata!.name}-${syncId}`.slice(0, 63), 'copy'),
+      snapshotOf(pvc, objectName('scribe-snap', pvc.metadata!.name!, syncId), 'copy', syncId),
     );
 }
 
