@@ -14,6 +14,7 @@ export interface Kube {
     kind: string,
     namespace?: string,
     labelSelector?: string,
+    fieldSelector?: string,
   ): Promise<T[]>;
   get<T extends KubernetesObject>(
     apiVersion: string,
@@ -41,6 +42,7 @@ export function kubeFrom(kc: KubeConfig): Kube {
       kind: string,
       namespace?: string,
       labelSelector?: string,
+      fieldSelector?: string,
     ) {
       const list = await objects.list<T>(
         apiVersion,
@@ -49,7 +51,7 @@ export function kubeFrom(kc: KubeConfig): Kube {
         undefined,
         undefined,
         undefined,
-        undefined,
+        fieldSelector,
         labelSelector,
       );
       return list.items.map((o) => ({ apiVersion, kind, ...o }));

@@ -2,7 +2,7 @@
 // make a point-in-time copy, send it with a mover Job, record the result, and
 // remove the copy. Every step is read back from the cluster, so a restarted
 // replicator resumes where the last one stopped.
-import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import {
   knownMethod,
   parseStatus,
@@ -160,16 +160,17 @@ export async function reconcileSource(
   if (sync) {
     const job = sync.job;
     if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync);
+    const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
+    const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
+    const snapError = sync.snapshot?.status?.error?.message;
+    const copyBound = sync.claim?.status?.phase === 'Bound';
+    // The Job is created before the copy binds (a WaitForFirstConsumer class
+    // binds only for a pod), so a copy that never binds is caught here.
+    if (snapError || (late && !copyBound)) {
+      const why = snapError ? `the snapshot failed: ${snapError}` : await copyNotReady(c, sync);
+      return finish(c, pvc, status, sync, why);
+    }
     if (!job) {
-      const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
-      const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
-      const snapError = sync.snapshot?.status?.error?.message;
-      if (snapError || late) {
-        const why = snapError
-          ? `the snapshot failed: ${snapError}`
-          : `the point-in-time copy was not ready within ${c.copyTimeoutSeconds}s`;
-        return finish(c, pvc, status, sync, why);
-      }
       if (sync.snapshot && !sync.claim && sync.snapshot.status?.readyToUse) {
         await c.kube.create(restoreClaim(pvc, sync.snapshot.metadata!.name!, sync.syncId));
       } else if (sync.claim && spec.endpoint) {
@@ -225,6 +226,26 @@ export async function reconcileSource(
     await c.kube.create(
       snapshotOf(pvc, objectName('scribe-snap', pvc.metadata!.name!, syncId), 'copy', syncId),
     );
+}
+
+/** Why the point-in-time copy is not there, with the provisioner's last word if any. */
+async function copyNotReady(c: SourceContext, sync: SyncObjects): Promise<string> {
+  const what = sync.claim
+    ? `the point-in-time copy (PVC ${sync.claim.metadata?.name}) was not bound`
+    : 'the point-in-time copy was not ready';
+  let reason = '';
+  if (sync.claim) {
+    const events = await c.kube.list<CoreV1Event>(
+      'v1',
+      'Event',
+      sync.claim.metadata?.namespace,
+      undefined,
+      `involvedObject.name=${sync.claim.metadata?.name}`,
+    );
+    const last = events.filter((e) => e.type === 'Warning').at(-1);
+    if (last?.message) reason = `: ${last.reason}: ${last.message}`;
+  }
+  return `${what} within ${c.copyTimeoutSeconds}s${reason}`;
 }
 
 function decideChecksum(spec: SourceSpec, status: ReplicationStatus): boolean {
