@@ -11,7 +11,7 @@ module.enableCompileCache?.();
 
 const usage = `Usage: scribe-replicator [--kubeconfig FILE] [--context NAME] [--namespace NS]
   [--interval SECONDS] [--image IMAGE]
-  [--metrics-port PORT] [--identity NAME]`;
+  [--metrics-port PORT] [--identity NAME] [--copy-timeout SECONDS] [--retry-base SECONDS]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       'metrics-port': { type: 'string', default: '9090' },
       identity: { type: 'string', default: process.env.POD_NAME ?? hostname() },
       'copy-timeout': { type: 'string', default: '600' },
+      'retry-base': { type: 'string', default: '30' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       leaseSeconds: 15,
       image: values.image,
       copyTimeoutSeconds: Number(values['copy-timeout']),
+      backoff: { baseSeconds: Number(values['retry-base']), capSeconds: 15 * 60 },
     },
     abort.signal,
   );

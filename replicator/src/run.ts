@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { describeProblems, parseSpec } from '../../model/src/index.ts';
 import { reconcileDestination } from './destination.ts';
 import type { Kube } from './kube.ts';
+import type { BackoffPolicy } from './decide.ts';
 import { leaseBody, mayHold, viewOf } from './lease.ts';
 import type { replicatorMetrics } from './metrics.ts';
 import { eventRecorder } from './recorder.ts';
@@ -22,6 +23,8 @@ export interface ReplicatorOptions {
   leaseSeconds: number;
   image?: string;
   copyTimeoutSeconds: number;
+  /** Retry backoff after failed syncs (default: 30 s doubling to 15 min). */
+  backoff?: BackoffPolicy;
   now?: () => Date;
 }
 
@@ -66,7 +69,14 @@ export async function reconcileAll(o: ReplicatorOptions): Promise<number> {
     try {
       if (parsed.spec.role === 'source') {
         await reconcileSource(
-          { kube: o.kube, recorder, now, image: o.image, copyTimeoutSeconds: o.copyTimeoutSeconds },
+          {
+            kube: o.kube,
+            recorder,
+            now,
+            image: o.image,
+            copyTimeoutSeconds: o.copyTimeoutSeconds,
+            backoff: o.backoff,
+          },
           pvc,
           parsed.spec,
         );

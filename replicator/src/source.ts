@@ -10,7 +10,7 @@ import {
   type ReplicationStatus,
   type SourceSpec,
 } from '../../model/src/index.ts';
-import { decideSource } from './decide.ts';
+import { decideSource, type BackoffPolicy } from './decide.ts';
 import type { Kube } from './kube.ts';
 import { objectName, pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
@@ -23,6 +23,7 @@ export interface SourceContext {
   image?: string;
   /** A copy that is not ready after this long fails the sync. */
   copyTimeoutSeconds: number;
+  backoff?: BackoffPolicy;
 }
 
 interface SyncObjects {
@@ -185,7 +186,7 @@ export async function reconcileSource(
       }
     }
     // A schedule firing meanwhile is counted.
-    const d = decideSource({ spec, status, now, syncRunning: true });
+    const d = decideSource({ spec, status, now, syncRunning: true }, c.backoff);
     if (d.kind === 'wait' && d.missed) {
       await patchStatus(c, pvc, {
         missedIntervals: (status.missedIntervals ?? 0) + d.missed,
@@ -196,7 +197,7 @@ export async function reconcileSource(
     return;
   }
 
-  const d = decideSource({ spec, status, now, syncRunning: false });
+  const d = decideSource({ spec, status, now, syncRunning: false }, c.backoff);
   if (d.kind === 'ignore') return;
   if (d.kind === 'wait') {
     const next = d.nextSync?.toISOString();
