@@ -46,17 +46,15 @@ export interface EdgeOptions {
 
 function status(res: Response, code: number, reason: string, message: string): void {
   // The shape kubectl and the apiserver know for any error.
-  res
-    .status(code)
-    .json({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message,
-      reason,
-      code,
-    });
+  res.status(code).json({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  });
 }
 
 function resultLabel(d: AdmissionDecision): 'allowed' | 'patched' | 'denied' {
