@@ -1,0 +1,8 @@
+// The replication model shared by the plugin, the webhook and the in-cluster
+// server: import it from here.
+export * from './keys.ts';
+export * from './methods.ts';
+export * from './values.ts';
+export * from './spec.ts';
+export * from './status.ts';
+export * from './volume-mode.ts';

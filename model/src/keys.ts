@@ -1,0 +1,59 @@
+// The replication spec's annotation keys (v1). Every part of Scribe reads and
+// writes them through this module only, so a key is spelled in one place.
+
+/** Spec keys: written by the plugin (or a person with kubectl annotate). */
+export const specPrefix = 'scribe.backube.io/';
+/** Status keys: written only by Scribe's in-cluster server. */
+export const statusPrefix = 'status.scribe.backube.io/';
+
+export const specKeys = {
+  replication: `${specPrefix}replication`,
+  method: `${specPrefix}method`,
+  destination: `${specPrefix}destination`,
+  source: `${specPrefix}source`,
+  endpoint: `${specPrefix}endpoint`,
+  secret: `${specPrefix}secret`,
+  volumeMode: `${specPrefix}volume-mode`,
+  schedule: `${specPrefix}schedule`,
+  paused: `${specPrefix}paused`,
+  syncRequested: `${specPrefix}sync-requested`,
+  liveRequiresRwo: `${specPrefix}live-requires-rwo`,
+  snapshotsToKeep: `${specPrefix}snapshots-to-keep`,
+  checksumEvery: `${specPrefix}checksum-every`,
+} as const;
+
+export const statusKeys = {
+  lastSyncStart: `${statusPrefix}last-sync-start`,
+  lastSyncEnd: `${statusPrefix}last-sync-end`,
+  lastSyncDuration: `${statusPrefix}last-sync-duration`,
+  lastSyncResult: `${statusPrefix}last-sync-result`,
+  lastSyncError: `${statusPrefix}last-sync-error`,
+  lastSyncBytes: `${statusPrefix}last-sync-bytes`,
+  lastSyncFiles: `${statusPrefix}last-sync-files`,
+  nextSync: `${statusPrefix}next-sync`,
+  latestSnapshot: `${statusPrefix}latest-snapshot`,
+  latestSnapshotTime: `${statusPrefix}latest-snapshot-time`,
+  missedIntervals: `${statusPrefix}missed-intervals`,
+  syncHandled: `${statusPrefix}sync-handled`,
+  syncCount: `${statusPrefix}sync-count`,
+  consecutiveFailures: `${statusPrefix}consecutive-failures`,
+} as const;
+
+/** Keys only a source PVC may carry, and keys only a destination may carry. */
+export const sourceOnlyKeys: readonly string[] = [
+  specKeys.method,
+  specKeys.destination,
+  specKeys.endpoint,
+  specKeys.volumeMode,
+  specKeys.schedule,
+  specKeys.paused,
+  specKeys.syncRequested,
+  specKeys.liveRequiresRwo,
+  specKeys.checksumEvery,
+];
+export const destinationOnlyKeys: readonly string[] = [specKeys.source, specKeys.snapshotsToKeep];
+
+/** True for any key Scribe owns (spec or status). */
+export function isScribeKey(key: string): boolean {
+  return key.startsWith(specPrefix) || key.startsWith(statusPrefix);
+}

@@ -1,0 +1,107 @@
+// The replication status that the in-cluster server writes back on the PVC.
+// A user who writes a malformed status value is told so by the webhook.
+import { statusKeys, statusPrefix } from './keys.ts';
+import { parseCount, parseTime, type Parsed } from './values.ts';
+
+export type SyncResult = 'Running' | 'Succeeded' | 'Failed';
+
+export interface ReplicationStatus {
+  lastSyncStart?: string;
+  lastSyncEnd?: string;
+  /** Seconds. */
+  lastSyncDuration?: number;
+  lastSyncResult?: SyncResult;
+  lastSyncError?: string;
+  lastSyncBytes?: number;
+  lastSyncFiles?: number;
+  nextSync?: string;
+  latestSnapshot?: string;
+  latestSnapshotTime?: string;
+  missedIntervals?: number;
+  syncHandled?: string;
+  /** Syncs that completed; every `checksum-every`th is a full checksum pass. */
+  syncCount?: number;
+  /** Failed syncs since the last success; drives the retry backoff. */
+  consecutiveFailures?: number;
+}
+
+type Field = keyof ReplicationStatus;
+
+const parseResult = (v: string): Parsed<SyncResult> =>
+  v === 'Running' || v === 'Succeeded' || v === 'Failed'
+    ? { ok: true, value: v }
+    : { ok: false, message: `"${v}" is not a sync result: Running, Succeeded or Failed` };
+const parseDuration = (v: string): Parsed<number> =>
+  /^\d+(\.\d+)?s$/.test(v)
+    ? { ok: true, value: Number(v.slice(0, -1)) }
+    : { ok: false, message: `"${v}" is not a duration in seconds, e.g. "12.5s"` };
+const parseText = (v: string): Parsed<string> => ({ ok: true, value: v });
+const parseBig = (v: string): Parsed<number> => parseCount(v, 0, Number.MAX_SAFE_INTEGER);
+
+const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatus[F]>> } = {
+  lastSyncStart: parseTime,
+  lastSyncEnd: parseTime,
+  lastSyncDuration: parseDuration,
+  lastSyncResult: parseResult,
+  lastSyncError: parseText,
+  lastSyncBytes: parseBig,
+  lastSyncFiles: parseBig,
+  nextSync: parseTime,
+  latestSnapshot: parseText,
+  latestSnapshotTime: parseTime,
+  missedIntervals: parseBig,
+  syncHandled: parseTime,
+  syncCount: parseBig,
+  consecutiveFailures: parseBig,
+};
+
+const fieldNames = Object.keys(fields) as Field[];
+
+/** Reads the status annotations; malformed values are left out. */
+export function parseStatus(annotations: Record<string, string> | undefined): ReplicationStatus {
+  const out: Record<string, unknown> = {};
+  for (const f of fieldNames) {
+    const v = annotations?.[statusKeys[f]];
+    if (v === undefined) continue;
+    const r = fields[f](v);
+    if (r.ok) out[f] = r.value;
+  }
+  return out as ReplicationStatus;
+}
+
+/** Problems with status annotations: unknown keys and malformed values. */
+export function statusProblems(
+  annotations: Record<string, string>,
+): { annotation: string; message: string }[] {
+  const known = new Map(fieldNames.map((f) => [statusKeys[f] as string, f]));
+  const problems: { annotation: string; message: string }[] = [];
+  for (const [k, v] of Object.entries(annotations)) {
+    if (!k.startsWith(statusPrefix)) continue;
+    const f = known.get(k);
+    if (!f) {
+      problems.push({
+        annotation: k,
+        message: `unknown Scribe status annotation; valid keys are ${[...known.keys()].join(', ')}`,
+      });
+      continue;
+    }
+    const r = fields[f](v);
+    if (!r.ok) problems.push({ annotation: k, message: r.message });
+  }
+  return problems;
+}
+
+/** Annotations for a status update; `null` removes a key (merge patch). */
+export function renderStatus(s: { [F in Field]?: ReplicationStatus[F] | null }): Record<
+  string,
+  string | null
+> {
+  const out: Record<string, string | null> = {};
+  for (const f of fieldNames) {
+    if (!(f in s)) continue;
+    const v = s[f];
+    out[statusKeys[f]] =
+      v === null || v === undefined ? null : f === 'lastSyncDuration' ? `${v}s` : String(v);
+  }
+  return out;
+}

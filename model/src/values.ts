@@ -1,0 +1,121 @@
+// Parsers for the value forms the annotations use. Each returns the parsed
+// value or a message that says what is wrong and what a valid value looks like.
+import { CronExpressionParser } from 'cron-parser';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function isDnsLabel(s: string): boolean {
+  return s.length <= 63 && dns1123Label.test(s);
+}
+
+export function isDnsSubdomain(s: string): boolean {
+  return s.length <= 253 && dns1123Subdomain.test(s);
+}
+
+export type VolumeMode = 'Filesystem' | 'Block';
+
+export function parseVolumeMode(v: string): Parsed<VolumeMode> {
+  return v === 'Filesystem' || v === 'Block'
+    ? { ok: true, value: v }
+    : { ok: false, message: `"${v}" is not a volume mode: use Filesystem or Block` };
+}
+
+/** A PVC in a cluster as the user's kubeconfig names it: CONTEXT/NAMESPACE/PVC. */
+export interface PvcRef {
+  context: string;
+  namespace: string;
+  name: string;
+}
+
+export function parsePvcRef(v: string): Parsed<PvcRef> {
+  const parts = v.split('/');
+  const form = 'use CONTEXT/NAMESPACE/PVC, e.g. "dr/prod/data"';
+  if (parts.length !== 3) return { ok: false, message: `"${v}" is not a PVC reference: ${form}` };
+  const [context, namespace, name] = parts as [string, string, string];
+  if (!context.trim()) return { ok: false, message: `"${v}" has an empty context: ${form}` };
+  if (!isDnsLabel(namespace)) {
+    return {
+      ok: false,
+      message: `"${namespace}" in "${v}" is not a valid namespace name: ${form}`,
+    };
+  }
+  if (!isDnsSubdomain(name)) {
+    return { ok: false, message: `"${name}" in "${v}" is not a valid PVC name: ${form}` };
+  }
+  return { ok: true, value: { context, namespace, name } };
+}
+
+export function renderPvcRef(r: PvcRef): string {
+  return `${r.context}/${r.namespace}/${r.name}`;
+}
+
+/** HOST:PORT or [IPv6]:PORT of a mover endpoint. */
+export function parseEndpoint(v: string): Parsed<string> {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535) {
+    return {
+      ok: false,
+      message: `"${v}" is not an endpoint: use HOST:PORT or [IPv6]:PORT, e.g. "10.0.0.7:2222"`,
+    };
+  }
+  return { ok: true, value: v };
+}
+
+export type Trigger = { kind: 'manual' } | { kind: 'schedule'; cron: string };
+
+/** A 5-field cron expression (as a CronJob takes) or "manual". */
+export function parseTrigger(v: string): Parsed<Trigger> {
+  if (v === 'manual') return { ok: true, value: { kind: 'manual' } };
+  const form = 'use 5 cron fields (e.g. "*/15 * * * *", "@hourly") or "manual"';
+  const fields = v.trim().split(/\s+/);
+  if (!v.startsWith('@') && fields.length !== 5) {
+    return { ok: false, message: `"${v}" is not a schedule: ${form}` };
+  }
+  try {
+    CronExpressionParser.parse(v, { tz: 'UTC' });
+  } catch (err) {
+    return { ok: false, message: `"${v}" is not a schedule (${(err as Error).message}): ${form}` };
+  }
+  return { ok: true, value: { kind: 'schedule', cron: v } };
+}
+
+/** When a schedule fires next after `after` (UTC), or undefined for manual. */
+export function nextRun(trigger: Trigger, after: Date): Date | undefined {
+  if (trigger.kind === 'manual') return undefined;
+  return CronExpressionParser.parse(trigger.cron, { currentDate: after, tz: 'UTC' })
+    .next()
+    .toDate();
+}
+
+export function parseBool(v: string): Parsed<boolean> {
+  if (v === 'true' || v === 'false') return { ok: true, value: v === 'true' };
+  return { ok: false, message: `"${v}" is not a boolean: use "true" or "false"` };
+}
+
+export function parseCount(v: string, min: number, max: number): Parsed<number> {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) {
+    return { ok: false, message: `"${v}" is not a whole number from ${min} to ${max}` };
+  }
+  return { ok: true, value: n };
+}
+
+const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseTime(v: string): Parsed<string> {
+  if (rfc3339.test(v) && !Number.isNaN(Date.parse(v))) return { ok: true, value: v };
+  return { ok: false, message: `"${v}" is not an RFC 3339 time, e.g. "2026-11-26T07:30:00Z"` };
+}
+
+/** A method name: Scribe's own or a vendor's, as a DNS-1123 subdomain. */
+export function parseMethodName(v: string): Parsed<string> {
+  if (isDnsSubdomain(v)) return { ok: true, value: v };
+  return {
+    ok: false,
+    message: `"${v}" is not a method name: use live, snapshot, clone or a vendor's method (a DNS-1123 name)`,
+  };
+}

@@ -1,0 +1,30 @@
+// Names and labels of the objects Scribe creates for a replication. Names are
+// derived, not random, so a restarted server finds what it made before.
+import { createHash } from 'node:crypto';
+
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedBy = 'scribe';
+export const componentLabel = 'app.kubernetes.io/component';
+export const pvcLabel = 'scribe.backube.io/pvc';
+export const syncIdLabel = 'scribe.backube.io/sync-id';
+
+/** A DNS-1123 name from a prefix and parts, shortened with a hash when too long. */
+export function objectName(prefix: string, ...parts: string[]): string {
+  const name = [prefix, ...parts].join('-');
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, 63 - 9).replace(/-+$/, '')}-${hash}`;
+}
+
+/** A sync's id: the time it started, sortable and readable. */
+export function syncIdAt(time: Date): string {
+  return time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase();
+}
+
+export function labelsFor(pvc: string, component: string): Record<string, string> {
+  return { [managedByLabel]: managedBy, [componentLabel]: component, [pvcLabel]: pvc };
+}
