@@ -11,10 +11,11 @@ import {
   createCertificateAuthority,
   issueServingCertificate,
   randomSerial,
-  renewalTime,
   serviceDnsNames,
 } from '../../webhook/src/tls-authority.ts';
-import { FileSource, SelfSignedSource } from '../../webhook/src/tls-source.ts';
+import { renewalTime } from '../../webhook/src/tls-renewal.ts';
+import { SelfSignedSource } from '../../webhook/src/tls-self-signed.ts';
+import { FileSource } from '../../webhook/src/tls-source.ts';
 
 // A real client that trusts only the given CA, as the apiserver does with caBundle.
 function get(

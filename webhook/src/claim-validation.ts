@@ -5,12 +5,12 @@ import {
   isScribeKey,
   isSingleWriter,
   knownMethod,
-  parseSpec,
   specKeys,
   volumeModeMismatch,
   volumeModeOf,
 } from '../../model/src/index.ts';
 import type { AdmissionDecision, AdmissionRequest } from './admission-review.ts';
+import { parseSpecMemo as parseSpec } from './spec-memo.ts';
 
 // "May this claim carry this spec?": a pure function of the request. Every
 // reading of an annotation goes through the model.

@@ -11,9 +11,7 @@ import { createMetrics } from './metrics.ts';
 import { PvcWatchCache } from './pvc-cache.ts';
 import { OLDEST, type ServerCapabilities, capabilitiesOf } from './server-capabilities.ts';
 import { DEFAULT_RESOURCES, type SidecarMode } from './sidecar.ts';
-import { serviceDnsNames } from './tls-authority.ts';
-import { injectCaBundle, loadOrCreateCa } from './tls-bootstrap.ts';
-import { type CertificateSource, FileSource, SelfSignedSource } from './tls-source.ts';
+import { type CertificateSource, FileSource } from './tls-source.ts';
 import { CONFIGURATION_NAME, excludedNamespaces } from './webhook-configurations.ts';
 
 function packageVersion(): string {
@@ -103,6 +101,10 @@ export async function serve(
   } else if (opts.tlsCert || opts.tlsKey) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   } else {
+    // node-forge is loaded only when the webhook is its own authority.
+    const { loadOrCreateCa } = await import('./tls-bootstrap.ts');
+    const { SelfSignedSource } = await import('./tls-self-signed.ts');
+    const { serviceDnsNames } = await import('./tls-authority.ts');
     const { ca, created } = await loadOrCreateCa(kc, opts.namespace, opts.caSecret);
     log.info(
       { secret: `${opts.namespace}/${opts.caSecret}`, created, notAfter: ca.notAfter },
@@ -125,6 +127,7 @@ export async function serve(
   let caTimer: NodeJS.Timeout | undefined;
   const publishCa = async (attempt = 1): Promise<void> => {
     try {
+      const { injectCaBundle } = await import('./tls-bootstrap.ts');
       const changed = await injectCaBundle(kc, CONFIGURATION_NAME, tls.current().caBundlePem);
       caInjected = true;
       log.info({ configurations: changed }, 'caBundle up to date');
@@ -239,7 +242,7 @@ export function buildProgram(log: () => Logger): Command {
       const stop = (signal: string) => {
         l.info({ signal }, 'stopping');
         // In-flight reviews finish; the apiserver retries elsewhere for new ones.
-        void server.close().then(() => process.exit(0));
+        void server.close().then(() => l.flush(() => process.exit(0)));
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

@@ -142,12 +142,6 @@ export function serviceDnsNames(service: string, namespace: string): string[] {
   ];
 }
 
-// When to renew: after two thirds of the lifetime, as cert-manager does by default.
-export function renewalTime(cert: { notBefore: Date; notAfter: Date }): Date {
-  const life = cert.notAfter.getTime() - cert.notBefore.getTime();
-  return new Date(cert.notBefore.getTime() + Math.floor((life * 2) / 3));
-}
-
 export function certificateValidity(certPem: string): { notBefore: Date; notAfter: Date } {
   const cert = forge.pki.certificateFromPem(certPem);
   return { notBefore: cert.validity.notBefore, notAfter: cert.validity.notAfter };
