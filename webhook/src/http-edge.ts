@@ -8,6 +8,7 @@ import {
   parseAdmissionReview,
   toReview,
 } from './admission-review.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './defaults.ts';
 import type { Logger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { type CertificateSource, serveRotations } from './tls-source.ts';
@@ -20,9 +21,7 @@ export const WEBHOOK_PATHS = {
   validatePersistentVolumeClaims: '/validate/persistentvolumeclaims',
 } as const;
 
-// Each object is at most ~1.5 MiB (etcd's request limit); an UPDATE carries
-// two of them plus the envelope, so 8 MiB is generous but bounded.
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES };
 
 export interface HandlerOutcome {
   decision: AdmissionDecision;
