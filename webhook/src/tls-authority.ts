@@ -37,13 +37,16 @@ export function randomSerial(): string {
   return bytes.toString('hex');
 }
 
+// X.509 times have whole seconds; keep the dates we report equal to the certificate's.
+const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
+
 function validity(opts: IssueOptions): { notBefore: Date; notAfter: Date } {
-  const now = opts.now ?? new Date();
-  const notBefore = new Date(
-    now.getTime() - (opts.backdateMinutes ?? DEFAULT_BACKDATE_MINUTES) * 60_000,
-  );
-  const notAfter = new Date(now.getTime() + opts.validityDays * 86_400_000);
-  return { notBefore, notAfter };
+  const now = (opts.now ?? new Date()).getTime();
+  const backdate = (opts.backdateMinutes ?? DEFAULT_BACKDATE_MINUTES) * 60_000;
+  return {
+    notBefore: wholeSeconds(now - backdate),
+    notAfter: wholeSeconds(now + opts.validityDays * 86_400_000),
+  };
 }
 
 function keyPair(bits: number): forge.pki.rsa.KeyPair {
