@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import autocannon from 'autocannon';
@@ -227,6 +227,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'scribe-webhook-bench-'));
   const children: ChildProcess[] = [];
   const api = await fakeApi({ claims });
@@ -321,6 +322,9 @@ async function main(): Promise<void> {
         cpu: cpus()[0]?.model,
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
+        // Other work on the machine is noise in these figures: say how much there was.
+        loadAverage1mBefore: loadBefore,
+        loadAverage1mAfter: loadavg()[0]!,
       },
       method: {
         connections: CONNECTIONS,
@@ -348,6 +352,7 @@ async function main(): Promise<void> {
       '# Webhook benchmark: latest results',
       '',
       `Run ${report.when} on ${report.machine.cpus} × ${report.machine.cpu}, Node.js ${report.machine.node}. Method: README.md beside this folder.`,
+      `Load average (1 min) on the machine: ${report.machine.loadAverage1mBefore.toFixed(1)} before, ${report.machine.loadAverage1mAfter.toFixed(1)} after (2 cores; above ~1 other work was running).`,
       `${CONNECTIONS} connections, ${SECONDS} s per measurement after a ${WARMUP} s warm-up; fixed rate ${RATE} requests/s, then as fast as the server answers.`,
       '',
       '| target | path | load | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors |',

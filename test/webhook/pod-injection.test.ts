@@ -126,10 +126,29 @@ describe('live sidecar injection on the captured pod creates', () => {
       privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+      capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(pod.spec!.securityContext).toEqual((req.object as V1Pod).spec!.securityContext);
+    // The baseline Pod Security Standard's list of capabilities that may be added.
+    const baseline = [
+      'AUDIT_WRITE',
+      'CHOWN',
+      'DAC_OVERRIDE',
+      'FOWNER',
+      'FSETID',
+      'KILL',
+      'MKNOD',
+      'NET_BIND_SERVICE',
+      'SETFCAP',
+      'SETGID',
+      'SETPCAP',
+      'SETUID',
+      'SYS_CHROOT',
+    ];
+    expect(sidecar!.securityContext!.capabilities!.add!.every((c) => baseline.includes(c))).toBe(
+      true,
+    );
     const keys = pod.spec!.volumes!.find((v) => v.name === 'scribe-live-data-keys');
     expect(keys?.secret).toEqual({
       secretName: 'scribe-keys',

@@ -86,14 +86,17 @@ export function sidecarContainer(live: LiveVolume, config: SidecarConfig): V1Con
       { name: tmpVolumeName(live.volumeName), mountPath: '/tmp' },
     ],
     securityContext: {
-      // Reading every file whatever its owner and mode needs root with
-      // CAP_DAC_READ_SEARCH; the sender only reads ownership, it never sets it.
+      // Reading every file whatever its owner and mode needs root with a DAC
+      // override. CAP_DAC_OVERRIDE rather than the narrower CAP_DAC_READ_SEARCH:
+      // the baseline Pod Security Standard allows only the former, and writes
+      // are impossible anyway (read-only mount, read-only root). The sender
+      // only reads ownership, it never sets it.
       runAsUser: 0,
       runAsNonRoot: false,
       privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+      capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
     terminationMessagePolicy: 'FallbackToLogsOnError',
