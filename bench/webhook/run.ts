@@ -2,12 +2,14 @@
 // fixtures over TLS, against the webhook process and a minimal express echo
 // over the same certificate, in the same run. See README.md beside this file.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1Deployment, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import autocannon from 'autocannon';
 import { specKeys } from '../../model/src/index.ts';
 import { fakeApi } from '../../test/webhook/support/fake-api.ts';
@@ -24,7 +26,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const RATE = 500;
 const CONNECTIONS = 10;
-const WEBHOOK_NODE_OPTIONS = process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? '';
+// As deployed: the NODE_OPTIONS the webhook's Deployment sets, unless overridden.
+function deployedNodeOptions(): string {
+  const deployment = parse(
+    readFileSync(join(ROOT, 'manifests/base/webhook/deployment.yaml'), 'utf8'),
+  ) as V1Deployment;
+  const env = deployment.spec?.template.spec?.containers[0]?.env ?? [];
+  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+const WEBHOOK_NODE_OPTIONS = process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? deployedNodeOptions();
 
 const live = { extra: { [specKeys.method]: 'live' } };
 const claims = [
@@ -327,6 +337,7 @@ async function main(): Promise<void> {
         loadAverage1mAfter: loadavg()[0]!,
       },
       method: {
+        webhookNodeOptions: WEBHOOK_NODE_OPTIONS,
         connections: CONNECTIONS,
         rate: RATE,
         seconds: SECONDS,
@@ -353,6 +364,7 @@ async function main(): Promise<void> {
       '',
       `Run ${report.when} on ${report.machine.cpus} × ${report.machine.cpu}, Node.js ${report.machine.node}. Method: README.md beside this folder.`,
       `Load average (1 min) on the machine: ${report.machine.loadAverage1mBefore.toFixed(1)} before, ${report.machine.loadAverage1mAfter.toFixed(1)} after (2 cores; above ~1 other work was running).`,
+      `Webhook NODE_OPTIONS (as its Deployment sets them): \`${WEBHOOK_NODE_OPTIONS || 'none'}\`.`,
       `${CONNECTIONS} connections, ${SECONDS} s per measurement after a ${WARMUP} s warm-up; fixed rate ${RATE} requests/s, then as fast as the server answers.`,
       '',
       '| target | path | load | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors |',
