@@ -21,6 +21,9 @@ export interface ConfigurationOptions {
   namespace: string;
   service: string;
   port?: number;
+  // Instead of the Service: the webhook's base URL (development, the stand-in),
+  // e.g. https://127.0.0.1:8443; the paths are appended.
+  url?: string;
   // Base64 PEM; absent when cert-manager's CA injector fills it in.
   caBundle?: string;
   // cert-manager's CA injector: "NAMESPACE/CERTIFICATE".
@@ -74,7 +77,16 @@ function common(opts: ConfigurationOptions, path: string) {
   return {
     metadataAnnotations,
     clientConfig: {
-      service: { namespace: opts.namespace, name: opts.service, path, port: opts.port ?? 443 },
+      ...(opts.url
+        ? { url: `${opts.url.replace(/\/+$/, '')}${path}` }
+        : {
+            service: {
+              namespace: opts.namespace,
+              name: opts.service,
+              path,
+              port: opts.port ?? 443,
+            },
+          }),
       ...(opts.caBundle ? { caBundle: opts.caBundle } : {}),
     },
     namespaceSelector: {
