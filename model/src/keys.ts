@@ -20,6 +20,7 @@ export const specKeys = {
   liveRequiresRwo: `${specPrefix}live-requires-rwo`,
   snapshotsToKeep: `${specPrefix}snapshots-to-keep`,
   checksumEvery: `${specPrefix}checksum-every`,
+  serviceType: `${specPrefix}service-type`,
 } as const;
 
 export const statusKeys = {
@@ -51,7 +52,11 @@ export const sourceOnlyKeys: readonly string[] = [
   specKeys.liveRequiresRwo,
   specKeys.checksumEvery,
 ];
-export const destinationOnlyKeys: readonly string[] = [specKeys.source, specKeys.snapshotsToKeep];
+export const destinationOnlyKeys: readonly string[] = [
+  specKeys.source,
+  specKeys.snapshotsToKeep,
+  specKeys.serviceType,
+];
 
 /** True for any key Scribe owns (spec or status). */
 export function isScribeKey(key: string): boolean {

@@ -43,7 +43,11 @@ export interface DestinationSpec {
   source: PvcRef;
   secret: string;
   snapshotsToKeep: number;
+  /** How the source reaches this destination's mover endpoint. */
+  serviceType: ServiceType;
 }
+
+export type ServiceType = 'ClusterIP' | 'LoadBalancer' | 'NodePort';
 
 export type ReplicationSpec = SourceSpec | DestinationSpec;
 
@@ -139,10 +143,11 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
     const source = need(specKeys.source, parsePvcRef, 'its source as CONTEXT/NAMESPACE/PVC');
     const keep =
       take(specKeys.snapshotsToKeep, (v) => parseCount(v, 1, 100)) ?? defaultSnapshotsToKeep;
+    const serviceType = take(specKeys.serviceType, parseServiceType) ?? 'LoadBalancer';
     if (problems.length > 0 || !source || !secret) return { enabled: true, problems };
     return {
       enabled: true,
-      spec: { role, source, secret, snapshotsToKeep: keep },
+      spec: { role, source, secret, snapshotsToKeep: keep, serviceType },
       problems,
     };
   }
@@ -187,6 +192,15 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
   };
 }
 
+function parseServiceType(v: string): Parsed<ServiceType> {
+  return v === 'ClusterIP' || v === 'LoadBalancer' || v === 'NodePort'
+    ? { ok: true, value: v }
+    : {
+        ok: false,
+        message: `"${v}" is not a Service type: use ClusterIP, LoadBalancer or NodePort`,
+      };
+}
+
 /** True when the method is one a vendor's operator handles, not Scribe. */
 export function isForeignMethod(spec: ReplicationSpec): boolean {
   return spec.role === 'source' && knownMethod(spec.method) === undefined;
@@ -200,6 +214,7 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
       [specKeys.source]: renderPvcRef(spec.source),
       [specKeys.secret]: spec.secret,
       [specKeys.snapshotsToKeep]: String(spec.snapshotsToKeep),
+      [specKeys.serviceType]: spec.serviceType,
     };
   }
   const out: Record<string, string> = {

@@ -47,6 +47,30 @@ export async function loadKeyFile(
   return { key, text };
 }
 
+/**
+ * An ed25519 pair that both sides can load. ssh2's generator now and then
+ * (about 1 in 130) emits a public key that drops a leading zero byte and does
+ * not parse; such a pair is thrown away and generated again.
+ */
+function freshPair(comment: string): { private: string; public: string; parsed: ParsedKey } {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    const pub = utils.parseKey(pair.public);
+    const priv = utils.parseKey(pair.private);
+    if (
+      pub instanceof Error ||
+      Array.isArray(pub) ||
+      priv instanceof Error ||
+      Array.isArray(priv)
+    ) {
+      continue;
+    }
+    if (!pub.getPublicSSH().equals(priv.getPublicSSH())) continue;
+    return { private: pair.private, public: pair.public, parsed: pub };
+  }
+  throw new Error('could not generate a valid ed25519 key pair');
+}
+
 /** Per-replication key pairs: one for the sender (client), one for the receiver (host). */
 export async function generateKeys(
   dir: string,
@@ -58,15 +82,12 @@ export async function generateKeys(
     ['client', keyFiles.client, keyFiles.clientPub],
     ['host', keyFiles.host, keyFiles.hostPub],
   ] as const) {
-    const pair = utils.generateKeyPairSync('ed25519', { comment: `${comment}-${role}` });
+    const pair = freshPair(`${comment}-${role}`);
     const privPath = join(dir, priv);
     await writeFile(privPath, pair.private, { mode: 0o600 });
     await chmod(privPath, 0o600); // an existing file keeps its mode on write
     await writeFile(join(dir, pub), `${pair.public.trim()}\n`, { mode: 0o644 });
-    const parsed = utils.parseKey(pair.public);
-    if (parsed instanceof Error || Array.isArray(parsed))
-      throw new Error('generated key does not parse');
-    out[role] = fingerprint(parsed);
+    out[role] = fingerprint(pair.parsed);
   }
   return out;
 }

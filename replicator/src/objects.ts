@@ -79,6 +79,7 @@ export function snapshotOf(
   pvc: V1PersistentVolumeClaim,
   name: string,
   component: 'copy' | 'history',
+  syncId: string,
   snapshotClass?: string,
 ): VolumeSnapshot {
   return {
@@ -87,7 +88,7 @@ export function snapshotOf(
     metadata: {
       name,
       namespace: pvc.metadata?.namespace,
-      labels: labelsFor(claimName(pvc), component),
+      labels: { ...labelsFor(claimName(pvc), component), [syncIdLabel]: syncId },
       // A destination's history outlives the replication: no owner.
       ...(component === 'copy' ? { ownerReferences: [ownerRef(pvc)] } : {}),
     },

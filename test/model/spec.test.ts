@@ -29,6 +29,7 @@ const destination: DestinationSpec = {
   source: { context: 'prod', namespace: 'prod', name: 'data' },
   secret: 'scribe-data-3f9a',
   snapshotsToKeep: 5,
+  serviceType: 'ClusterIP',
 };
 
 function problemsOf(annotations: Record<string, string>): string[] {

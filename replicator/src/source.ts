@@ -1,0 +1,254 @@
+// Carries out one source PVC's replication: on its schedule or a request,
+// make a point-in-time copy, send it with a mover Job, record the result, and
+// remove the copy. Every step is read back from the cluster, so a restarted
+// replicator resumes where the last one stopped.
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import {
+  knownMethod,
+  parseStatus,
+  renderStatus,
+  type ReplicationStatus,
+  type SourceSpec,
+} from '../../model/src/index.ts';
+import { decideSource, type BackoffPolicy } from './decide.ts';
+import type { Kube } from './kube.ts';
+import { objectName, pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
+import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
+import type { Recorder } from './recorder.ts';
+
+export interface SourceContext {
+  kube: Kube;
+  recorder: Recorder;
+  now: () => Date;
+  image?: string;
+  /** A copy that is not ready after this long fails the sync. */
+  copyTimeoutSeconds: number;
+  backoff?: BackoffPolicy;
+}
+
+interface SyncObjects {
+  syncId: string;
+  job?: V1Job;
+  claim?: V1PersistentVolumeClaim;
+  snapshot?: VolumeSnapshot;
+}
+
+/** The objects of the sync in progress for this PVC, if any. */
+async function currentSync(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+): Promise<SyncObjects | undefined> {
+  const ns = pvc.metadata!.namespace!;
+  const selector = `${pvcLabel}=${pvc.metadata!.name}`;
+  const [jobs, claims, snaps] = await Promise.all([
+    c.kube.list<V1Job>('batch/v1', 'Job', ns, `${selector},app.kubernetes.io/component=sender`),
+    c.kube.list<V1PersistentVolumeClaim>(
+      'v1',
+      'PersistentVolumeClaim',
+      ns,
+      `${selector},app.kubernetes.io/component=copy`,
+    ),
+    c.kube.list<VolumeSnapshot>(
+      'snapshot.storage.k8s.io/v1',
+      'VolumeSnapshot',
+      ns,
+      `${selector},app.kubernetes.io/component=copy`,
+    ),
+  ]);
+  const all = [...jobs, ...claims, ...snaps];
+  if (all.length === 0) return undefined;
+  const syncId = all
+    .map((o) => o.metadata?.labels?.[syncIdLabel] ?? '')
+    .sort()
+    .at(-1)!;
+  const mine = <T extends { metadata?: { labels?: Record<string, string> } }>(xs: T[]) =>
+    xs.find((o) => o.metadata?.labels?.[syncIdLabel] === syncId);
+  return { syncId, job: mine(jobs), claim: mine(claims), snapshot: mine(snaps) };
+}
+
+async function patchStatus(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  s: Parameters<typeof renderStatus>[0],
+  extra: Record<string, string | null> = {},
+): Promise<void> {
+  await c.kube.mergePatch(pvc, { metadata: { annotations: { ...renderStatus(s), ...extra } } });
+}
+
+/** The mover's JSON summary: the last JSON line of the sender pod's output. */
+export function parseSendSummary(log: string): {
+  wireBytes?: number;
+  files?: number;
+  error?: string;
+} {
+  for (const line of log.trim().split('\n').reverse()) {
+    try {
+      const v = JSON.parse(line) as {
+        result?: string;
+        wireBytes?: number;
+        files?: number;
+        error?: string;
+      };
+      if (v.result) return v;
+    } catch {
+      // Not a JSON line (logs go to stderr, but be lenient).
+    }
+  }
+  return {};
+}
+
+async function finish(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  status: ReplicationStatus,
+  sync: SyncObjects,
+  failure?: string,
+): Promise<void> {
+  const ns = pvc.metadata!.namespace!;
+  let summary: ReturnType<typeof parseSendSummary> = {};
+  if (sync.job) {
+    const pods = await c.kube.list<V1Pod>('v1', 'Pod', ns, `job-name=${sync.job.metadata!.name}`);
+    const pod = pods.at(-1);
+    if (pod) {
+      summary = parseSendSummary(
+        await c.kube.podLog(ns, pod.metadata!.name!, 'mover').catch(() => ''),
+      );
+    }
+  }
+  const error =
+    failure ??
+    (sync.job?.status?.succeeded ? undefined : (summary.error ?? 'the mover Job failed'));
+  const end = c.now();
+  const start = status.lastSyncStart ? Date.parse(status.lastSyncStart) : end.getTime();
+  const duration = Math.max(0, Math.round((end.getTime() - start) / 100) / 10);
+  await patchStatus(c, pvc, {
+    lastSyncEnd: end.toISOString(),
+    lastSyncDuration: duration,
+    lastSyncResult: error ? 'Failed' : 'Succeeded',
+    lastSyncError: error ?? null,
+    lastSyncBytes: summary.wireBytes ?? null,
+    lastSyncFiles: summary.files ?? null,
+    syncCount: (status.syncCount ?? 0) + (error ? 0 : 1),
+    consecutiveFailures: error ? (status.consecutiveFailures ?? 0) + 1 : 0,
+  });
+  await c.recorder.event(
+    pvc,
+    error ? 'Warning' : 'Normal',
+    error ? 'SyncFailed' : 'SyncSucceeded',
+    error
+      ? `sync ${sync.syncId} failed: ${error}`
+      : `sync ${sync.syncId} succeeded in ${duration}s: ${summary.files ?? 0} files, ${summary.wireBytes ?? 0} bytes on the wire`,
+  );
+  c.recorder.syncFinished(pvc, {
+    ok: !error,
+    durationSeconds: duration,
+    bytes: summary.wireBytes ?? 0,
+  });
+  // The copy goes; the destination's last good snapshot was never touched.
+  for (const o of [sync.job, sync.claim, sync.snapshot]) if (o) await c.kube.delete(o as never);
+}
+
+/** One reconcile pass for one source PVC. */
+export async function reconcileSource(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  spec: SourceSpec,
+): Promise<void> {
+  const status = parseStatus(pvc.metadata?.annotations);
+  const sync = await currentSync(c, pvc);
+  const now = c.now();
+
+  if (sync) {
+    const job = sync.job;
+    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync);
+    const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
+    const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
+    const snapError = sync.snapshot?.status?.error?.message;
+    const copyBound = sync.claim?.status?.phase === 'Bound';
+    // The Job is created before the copy binds (a WaitForFirstConsumer class
+    // binds only for a pod), so a copy that never binds is caught here.
+    if (snapError || (late && !copyBound)) {
+      const why = snapError ? `the snapshot failed: ${snapError}` : await copyNotReady(c, sync);
+      return finish(c, pvc, status, sync, why);
+    }
+    if (!job) {
+      if (sync.snapshot && !sync.claim && sync.snapshot.status?.readyToUse) {
+        await c.kube.create(restoreClaim(pvc, sync.snapshot.metadata!.name!, sync.syncId));
+      } else if (sync.claim && spec.endpoint) {
+        const checksum = decideChecksum(spec, status);
+        await c.kube.create(
+          senderJob(pvc, sync.claim.metadata!.name!, spec.endpoint, sync.syncId, {
+            secret: spec.secret,
+            image: c.image,
+            checksum,
+          }),
+        );
+      }
+    }
+    // A schedule firing meanwhile is counted.
+    const d = decideSource({ spec, status, now, syncRunning: true }, c.backoff);
+    if (d.kind === 'wait' && d.missed) {
+      await patchStatus(c, pvc, {
+        missedIntervals: (status.missedIntervals ?? 0) + d.missed,
+        nextSync: d.nextSync?.toISOString() ?? null,
+      });
+      c.recorder.missed(pvc, d.missed);
+    }
+    return;
+  }
+
+  const d = decideSource({ spec, status, now, syncRunning: false }, c.backoff);
+  if (d.kind === 'ignore') return;
+  if (d.kind === 'wait') {
+    const next = d.nextSync?.toISOString();
+    if (next !== status.nextSync && (spec.trigger.kind === 'schedule' || next)) {
+      await patchStatus(c, pvc, { nextSync: next ?? null });
+    }
+    return;
+  }
+  const syncId = syncIdAt(now);
+  const method = knownMethod(spec.method)!;
+  await patchStatus(c, pvc, {
+    lastSyncStart: now.toISOString(),
+    lastSyncResult: 'Running',
+    nextSync: d.nextSync?.toISOString() ?? null,
+    missedIntervals: (status.missedIntervals ?? 0) + d.missed,
+    ...(d.trigger === 'request' ? { syncHandled: spec.syncRequested } : {}),
+  });
+  if (d.missed) c.recorder.missed(pvc, d.missed);
+  await c.recorder.event(
+    pvc,
+    'Normal',
+    'SyncStarted',
+    `sync ${syncId} started (${d.trigger}, ${method.name}${d.checksum ? ', checksum pass' : ''})`,
+  );
+  if (method.name === 'clone') await c.kube.create(cloneClaim(pvc, syncId));
+  else
+    await c.kube.create(
+      snapshotOf(pvc, objectName('scribe-snap', pvc.metadata!.name!, syncId), 'copy', syncId),
+    );
+}
+
+/** Why the point-in-time copy is not there, with the provisioner's last word if any. */
+async function copyNotReady(c: SourceContext, sync: SyncObjects): Promise<string> {
+  const what = sync.claim
+    ? `the point-in-time copy (PVC ${sync.claim.metadata?.name}) was not bound`
+    : 'the point-in-time copy was not ready';
+  let reason = '';
+  if (sync.claim) {
+    const events = await c.kube.list<CoreV1Event>(
+      'v1',
+      'Event',
+      sync.claim.metadata?.namespace,
+      undefined,
+      `involvedObject.name=${sync.claim.metadata?.name}`,
+    );
+    const last = events.filter((e) => e.type === 'Warning').at(-1);
+    if (last?.message) reason = `: ${last.reason}: ${last.message}`;
+  }
+  return `${what} within ${c.copyTimeoutSeconds}s${reason}`;
+}
+
+function decideChecksum(spec: SourceSpec, status: ReplicationStatus): boolean {
+  return spec.checksumEvery > 0 && ((status.syncCount ?? 0) + 1) % spec.checksumEvery === 0;
+}
