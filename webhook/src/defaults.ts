@@ -1,0 +1,3 @@
+// Each object is at most ~1.5 MiB (etcd's request limit); an UPDATE carries
+// two of them plus the envelope, so 8 MiB is generous but bounded.
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
