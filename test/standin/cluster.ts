@@ -12,6 +12,7 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { ApiError, type AdmissionChain } from './api/admission-seam.ts';
+import { createAdmissionChain } from './admission/chain.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { addressPool } from './controllers/addresses.ts';
 import {
@@ -59,8 +60,8 @@ export interface ClusterOptions {
   /** Pods of other images run `sleep` instead of staying Pending. */
   noopOtherImages?: boolean;
   /**
-   * The admission chain, given what it needs from the cluster; the shape of
-   * these deps is the admission chain's own (`createAdmissionChain(deps)`).
+   * The admission chain, given what it needs from the cluster (default: the
+   * stand-in's own, `createAdmissionChain`, calling registered webhooks).
    */
   admission?: (deps: AdmissionDeps) => AdmissionChain;
   /** Size of the node's sparse XFS disk (default 4096 MiB). */
@@ -223,7 +224,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     };
     const api = await startApiServer({
       name: o.name,
-      admission: o.admission?.(deps),
+      // Admission as kube-apiserver does it; with no webhook configured it admits everything.
+      admission: (o.admission ?? createAdmissionChain)(deps),
       podLogs: async (ns, pod, container) => {
         if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
         try {
