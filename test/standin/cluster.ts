@@ -12,7 +12,6 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { ApiError, type AdmissionChain } from './api/admission-seam.ts';
-import { createAdmissionChain } from './admission/chain.ts';
 import { startApiServer, type ApiServer } from './api/server.ts';
 import { addressPool } from './controllers/addresses.ts';
 import {
@@ -60,8 +59,8 @@ export interface ClusterOptions {
   /** Pods of other images run `sleep` instead of staying Pending. */
   noopOtherImages?: boolean;
   /**
-   * The admission chain, given what it needs from the cluster (default: the
-   * stand-in's own, `createAdmissionChain`, calling registered webhooks).
+   * The admission chain, given what it needs from the cluster; the stand-in's
+   * own is `createAdmissionChain` (the two-cluster CLI and the sandbox use it).
    */
   admission?: (deps: AdmissionDeps) => AdmissionChain;
   /** Size of the node's sparse XFS disk (default 4096 MiB). */
@@ -189,6 +188,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     };
     const deps: AdmissionDeps = {
       async webhookConfigurations() {
+        // While the cluster seeds itself nobody can have registered a webhook.
+        if (ref.clients === undefined) return { mutating: [], validating: [] };
         const c = api0();
         const [m, v] = await Promise.all([
           c.admission.listMutatingWebhookConfiguration(),
@@ -224,8 +225,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     };
     const api = await startApiServer({
       name: o.name,
-      // Admission as kube-apiserver does it; with no webhook configured it admits everything.
-      admission: (o.admission ?? createAdmissionChain)(deps),
+      admission: o.admission?.(deps),
       podLogs: async (ns, pod, container) => {
         if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
         try {

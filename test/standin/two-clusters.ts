@@ -4,6 +4,7 @@
 
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createAdmissionChain } from './admission/chain.ts';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster.ts';
 
 export const CONTEXTS = ['source', 'destination'] as const;
@@ -47,6 +48,8 @@ export async function startTwoClusters(
   opts: Omit<ClusterOptions, 'name' | 'dir' | 'addressBlock'> & { addressBlock?: number } = {},
 ): Promise<TwoClusters> {
   const base = opts.addressBlock ?? 0;
+  // Admission as kube-apiserver does it: registered webhooks are called.
+  opts = { admission: createAdmissionChain, ...opts };
   const source = await startCluster({
     ...opts,
     name: 'source',

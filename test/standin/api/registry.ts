@@ -247,6 +247,27 @@ export class Registry {
     return a;
   }
 
+  /**
+   * The DefaultStorageClass admission plugin: a claim that names no class
+   * (the field absent, not "") gets the class marked default, before webhooks.
+   */
+  private defaultStorageClass(obj: KubeObject): void {
+    const spec = (obj as { spec?: { storageClassName?: string | null } }).spec;
+    if (!spec || spec.storageClassName !== undefined) return;
+    const defaults = this.store
+      .list('storage.k8s.io/storageclasses')
+      .filter(
+        (sc) =>
+          sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+      );
+    // With several defaults the real plugin takes the newest.
+    defaults.sort((a, b) =>
+      String(b.metadata?.creationTimestamp ?? '').localeCompare(
+        String(a.metadata?.creationTimestamp ?? ''),
+      ),
+    );
+    if (defaults[0]?.metadata?.name) spec.storageClassName = defaults[0].metadata.name;
+  }
   private checkTypeMeta(rt: ResourceType, obj: KubeObject): void {
     const want = apiVersionOf(rt);
     if (obj.apiVersion && obj.apiVersion !== want) {
@@ -313,6 +334,7 @@ export class Registry {
     // Field ownership is recorded from the request as decoded, before admission plugins add to it.
     meta.managedFields = managedFields ?? updateManagedFields(null, obj, this.managerOf(ctx, rt));
     admitCreate(rt, obj);
+    if (rt.group === '' && rt.kind === 'PersistentVolumeClaim') this.defaultStorageClass(obj);
     const options = createOptions(ctx);
     const mutating = this.attrs(rt, 'CREATE', ns, meta.name, canonical(obj), null, ctx, options);
     const mutated = await this.chain.mutate(mutating);
