@@ -165,10 +165,18 @@ export async function receiveBlocks(
     if (!all.digest().equals(digest))
       return refuse('the destination does not match the source after the transfer');
     const result = { blocks: hashes.length, blocksSent: written.size, bytesSent: bytes, size };
-    await write(channel, Buffer.from(`${JSON.stringify({ ok: true, ...result })}\n`));
     log.debug(result, 'block volume verified');
     return result;
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The receiver's last word on a verified transfer. It is sent only after the
+ * receiver has recorded the transfer, because the sender commits the moment
+ * it reads this line.
+ */
+export async function confirmBlocks(channel: Writable, result: BlockResult): Promise<void> {
+  await write(channel, Buffer.from(`${JSON.stringify({ ok: true, ...result })}\n`));
 }

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
-import { receiveBlocks } from './block.ts';
+import { confirmBlocks, receiveBlocks } from './block.ts';
 import { flushFilesystem, writeMarker } from './completion.ts';
 import type { Endpoint } from './endpoint.ts';
 import { fingerprint } from './keys.ts';
@@ -205,7 +205,9 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       try {
         const result = await running;
         transfers.set(syncId, 'succeeded');
+        if (active?.syncId === syncId) active = undefined;
         log.info({ peer, syncId, ...result }, 'block transfer finished');
+        await confirmBlocks(channel, result);
         endChannel(channel, 0);
       } catch (err) {
         transfers.set(syncId, 'failed');
