@@ -28,7 +28,7 @@ import {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
-const MOVER = path.join(REPO, 'mover', 'bin', 'scribe-mover.ts');
+const MOVER = path.join(REPO, 'mover', 'bin', 'scribe-mover.js');
 const NODE = process.execPath;
 
 const KiB = 1024;

@@ -68,7 +68,7 @@ interface AttemptResult {
   warnings: string[];
 }
 
-const binPath = fileURLToPath(new URL('../bin/scribe-mover.ts', import.meta.url));
+const binPath = fileURLToPath(new URL('../bin/scribe-mover.js', import.meta.url));
 
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'"'"'`)}'`;

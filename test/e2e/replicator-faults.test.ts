@@ -73,7 +73,7 @@ suite('faults during replication (stand-in)', () => {
     // SIGKILL the mover process the stand-in's kubelet started for the Job,
     // as soon as it exists: 200 MiB cannot have crossed by then.
     const pids = await drive(s, 'the sender process', async () => {
-      const r = await run('pgrep', ['-f', `scribe-mover.ts send .*--to ${endpoint}`]).catch(() => ({
+      const r = await run('pgrep', ['-f', `scribe-mover.js send .*--to ${endpoint}`]).catch(() => ({
         stdout: '',
       }));
       const found = r.stdout.split('\n').filter(Boolean).map(Number);

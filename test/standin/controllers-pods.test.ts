@@ -97,7 +97,7 @@ describe('pod plans', () => {
     const plan = planContainer(pod, c, ctx());
     expect(plan.argv).toEqual([
       process.execPath,
-      '/repo/mover/bin/scribe-mover.ts',
+      '/repo/mover/bin/scribe-mover.js',
       'receive',
       '--volume',
       '/data',

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 /** The mover's executable script, resolved from this file so any checkout works. */
-export const moverBin = fileURLToPath(new URL('../../mover/bin/scribe-mover.ts', import.meta.url));
+export const moverBin = fileURLToPath(new URL('../../mover/bin/scribe-mover.js', import.meta.url));
 
 export interface MoverKeys {
   dir: string;

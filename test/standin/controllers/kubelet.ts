@@ -45,7 +45,7 @@ export const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function scribeEntrypoints(root = projectRoot): Entrypoints {
   return {
-    'scribe-mover': [process.execPath, join(root, 'mover/bin/scribe-mover.ts')],
+    'scribe-mover': [process.execPath, join(root, 'mover/bin/scribe-mover.js')],
     'scribe-webhook': [process.execPath, join(root, 'webhook/bin/scribe-webhook.ts')],
   };
 }
