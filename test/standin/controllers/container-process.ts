@@ -11,6 +11,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { rewritePaths, type ContainerPlan, type Mount } from './pod-plan.ts';
+import { fileURLToPath } from 'node:url';
 
 /** Single-quotes a word for sh. */
 export const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -24,7 +25,13 @@ const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
  * and execs the program in it ("$@"). `root` and `stage` are empty
  * directories of the pod's own; the script mounts over them.
  */
-export function mountScript(mounts: Mount[], root: string, stage: string, cwd: string): string {
+export function mountScript(
+  mounts: Mount[],
+  root: string,
+  stage: string,
+  cwd: string,
+  keep: string[] = [],
+): string {
   const L: string[] = [
     'set -eu',
     // Setup runs with the host's tools; the program gets the container's PATH back.
@@ -71,6 +78,15 @@ export function mountScript(mounts: Mount[], root: string, stage: string, cwd: s
     L.push(`mount --bind ${shq(m.hostPath)} ${target}`);
     if (m.readOnly) L.push(`mount -o remount,bind,ro ${target}`);
   }
+  // The image's programs (this checkout and its Node.js) stay visible even
+  // where a pod mount covers them, e.g. an emptyDir on /tmp over a checkout
+  // in /tmp: an image's files are never hidden by the pod's own volumes.
+  for (const p of keep) {
+    const target = `"$R"${shq(p)}`;
+    L.push(
+      `if [ ! -e ${target} ]; then mkpath ${target} dir; mount --rbind ${shq(p)} ${target}; fi`,
+    );
+  }
   L.push('if [ -n "$CPATH" ]; then export PATH="$CPATH"; else unset PATH; fi');
   L.push(`exec "$CHROOT" "$R" /usr/bin/env -C ${shq(cwd)} -- "$@"`);
   return L.join('\n');
@@ -107,6 +123,13 @@ export interface ContainerProcess {
   stop(graceMs: number): Promise<void>;
 }
 
+/** Where the stand-in's "image" lives on the host: this checkout and the Node.js running it. */
+function imagePaths(): string[] {
+  const project = realpathSync(fileURLToPath(new URL('../../..', import.meta.url)));
+  const node = dirname(realpathSync(process.execPath));
+  return node.startsWith(`${project}/`) ? [project] : [project, node];
+}
+
 export interface SpawnOptions {
   plan: ContainerPlan;
   /** A directory of this container's own (root and staging mount points go there). */
@@ -126,7 +149,7 @@ export async function spawnContainer(o: SpawnOptions): Promise<ContainerProcess>
     const stage = `${o.dir}/stage`;
     await mkdir(root, { recursive: true });
     await mkdir(stage, { recursive: true });
-    const script = mountScript(resolveMountPaths(o.plan.mounts), root, stage, o.cwd);
+    const script = mountScript(resolveMountPaths(o.plan.mounts), root, stage, o.cwd, imagePaths());
     argv = [
       'unshare',
       '--mount',
