@@ -15,6 +15,7 @@ import {
   drive,
   ns,
   onRealCluster,
+  readClaim,
   requestSync,
   sourceSpec,
   startStand,
@@ -94,6 +95,45 @@ suite('scheduled replication between two clusters (stand-in)', () => {
     );
     expect(history.map((h) => h.metadata?.name)).toContain(firstSnapshot);
     expect(history).toHaveLength(2);
+  });
+
+  it('starts a sync when its cron schedule fires, and records the next one', async () => {
+    // The replicator's clock is moved to just past the scheduled time, so the
+    // test need not wait for a real minute boundary.
+    let clock = new Date();
+    s.src.now = () => clock;
+    const snapshotBefore = (await statusOf(s.destination, 'data')).latestSnapshot;
+    try {
+      await s.src.kube.mergePatch(await readClaim(s.source, 'data'), {
+        metadata: { annotations: { [specKeys.schedule]: '*/5 * * * *' } },
+      });
+      const scheduled = await drive(s, 'the next sync time', async () => {
+        return (await statusOf(s.source, 'data')).nextSync;
+      });
+      expect(Date.parse(scheduled)).toBeGreaterThan(clock.getTime());
+      expect(new Date(scheduled).getUTCMinutes() % 5).toBe(0);
+      await writeFile(join(sourceData, 'db', 'table-7'), 'scheduled change\n');
+      clock = new Date(Date.parse(scheduled) + 1000);
+      const status = await drive(s, 'the scheduled sync to finish', async () => {
+        const st = await statusOf(s.source, 'data');
+        return st.syncCount === 3 && st.lastSyncResult !== 'Running' ? st : undefined;
+      });
+      expect(status).toMatchObject({ lastSyncResult: 'Succeeded', missedIntervals: 0 });
+      expect(status.lastSyncStart).toBe(clock.toISOString());
+      expect(Date.parse(status.nextSync!)).toBe(Date.parse(scheduled) + 5 * 60_000);
+      expect(await readFile(join(destinationData, 'db', 'table-7'), 'utf8')).toBe(
+        'scheduled change\n',
+      );
+      await drive(s, 'the destination snapshot of the scheduled sync', async () => {
+        const latest = (await statusOf(s.destination, 'data')).latestSnapshot;
+        return latest !== snapshotBefore ? latest : undefined;
+      });
+    } finally {
+      s.src.now = undefined;
+      await s.src.kube.mergePatch(await readClaim(s.source, 'data'), {
+        metadata: { annotations: { [specKeys.schedule]: 'manual' } },
+      });
+    }
   });
 
   it('fails clearly when the StorageClass cannot clone, and keeps the last snapshot', async () => {
