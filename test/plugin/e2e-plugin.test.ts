@@ -320,8 +320,9 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       volumeMode: 'Filesystem',
       resources: { requests: { storage: '1Gi' } },
     });
-    // No class named across clusters: dr's default applies (its admission sets it).
-    expect(dst.spec.storageClassName).toBeUndefined();
+    // No class named across clusters: the plugin leaves it out and dr's
+    // DefaultStorageClass admission gives the claim dr's default class.
+    expect(dst.spec.storageClassName).toBe('fast');
     expect(dst.metadata.annotations).toMatchObject({
       [specKeys.replication]: 'destination',
       [specKeys.source]: 'prod/apps/data',
