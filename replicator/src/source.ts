@@ -105,6 +105,12 @@ async function finish(
   failure?: string,
 ): Promise<void> {
   const ns = pvc.metadata!.namespace!;
+  const remove = async () => {
+    // The copy goes; the destination's last good snapshot was never touched.
+    for (const o of [sync.job, sync.claim, sync.snapshot]) if (o) await c.kube.delete(o as never);
+  };
+  // Recorded already (a replicator stopped before removing the copy): only clean up.
+  if (status.lastSyncResult !== 'Running') return remove();
   let summary: ReturnType<typeof parseSendSummary> = {};
   if (sync.job) {
     const pods = await c.kube.list<V1Pod>('v1', 'Pod', ns, `job-name=${sync.job.metadata!.name}`);
@@ -144,8 +150,7 @@ async function finish(
     durationSeconds: duration,
     bytes: summary.wireBytes ?? 0,
   });
-  // The copy goes; the destination's last good snapshot was never touched.
-  for (const o of [sync.job, sync.claim, sync.snapshot]) if (o) await c.kube.delete(o as never);
+  await remove();
 }
 
 /** One reconcile pass for one source PVC. */
@@ -197,6 +202,20 @@ export async function reconcileSource(
     return;
   }
 
+  const method = knownMethod(spec.method);
+  if (
+    status.lastSyncResult === 'Running' &&
+    status.lastSyncStart &&
+    method &&
+    method.name !== 'live'
+  ) {
+    // A replicator stopped between recording a start and making its copy:
+    // the sync is carried on, not lost (nor started twice).
+    const syncId = syncIdAt(new Date(status.lastSyncStart));
+    await c.recorder.event(pvc, 'Normal', 'SyncResumed', `sync ${syncId} resumed`);
+    await createCopy(c, pvc, method.name, syncId);
+    return;
+  }
   const d = decideSource({ spec, status, now, syncRunning: false }, c.backoff);
   if (d.kind === 'ignore') return;
   if (d.kind === 'wait') {
@@ -207,7 +226,6 @@ export async function reconcileSource(
     return;
   }
   const syncId = syncIdAt(now);
-  const method = knownMethod(spec.method)!;
   await patchStatus(c, pvc, {
     lastSyncStart: now.toISOString(),
     lastSyncResult: 'Running',
@@ -220,13 +238,26 @@ export async function reconcileSource(
     pvc,
     'Normal',
     'SyncStarted',
-    `sync ${syncId} started (${d.trigger}, ${method.name}${d.checksum ? ', checksum pass' : ''})`,
+    `sync ${syncId} started (${d.trigger}, ${spec.method}${d.checksum ? ', checksum pass' : ''})`,
   );
-  if (method.name === 'clone') await c.kube.create(cloneClaim(pvc, syncId));
-  else
-    await c.kube.create(
-      snapshotOf(pvc, objectName('scribe-snap', pvc.metadata!.name!, syncId), 'copy', syncId),
-    );
+  await createCopy(c, pvc, spec.method, syncId);
+}
+
+/** The point-in-time copy a sync reads from: a clone, or a snapshot to restore. */
+async function createCopy(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  method: string,
+  syncId: string,
+): Promise<void> {
+  const copy =
+    method === 'clone'
+      ? cloneClaim(pvc, syncId)
+      : snapshotOf(pvc, objectName('scribe-snap', pvc.metadata!.name!, syncId), 'copy', syncId);
+  // Its name comes from the sync id: a copy a lagging list did not show yet is no error.
+  await c.kube.create(copy as never).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 409) throw err;
+  });
 }
 
 /** Why the point-in-time copy is not there, with the provisioner's last word if any. */

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderSpec, statusKeys } from '../../model/src/index.ts';
+import { renderSpec, renderStatus, statusKeys } from '../../model/src/index.ts';
 import { reconcileAll } from '../../replicator/src/run.ts';
 import { CSI_CLASS } from '../standin/cluster.ts';
 import { waitFor } from '../standin/cluster-testing.ts';
@@ -20,6 +20,7 @@ import {
   drive,
   ns,
   onRealCluster,
+  readClaim,
   requestSync,
   sourceSpec,
   startStand,
@@ -167,5 +168,26 @@ suite('faults during replication (stand-in)', () => {
       })
     ).metadata!.annotations!;
     expect(annotations[statusKeys.lastSyncError]).toBeUndefined();
+  });
+
+  it('carries on a sync whose start was recorded but whose copy was never made', async () => {
+    // What a replicator leaves when it dies between the two steps of a start.
+    const before = await statusOf(s.source, 'big');
+    const startedAt = new Date().toISOString();
+    await s.src.kube.mergePatch(await readClaim(s.source, 'big'), {
+      metadata: {
+        annotations: renderStatus({ lastSyncResult: 'Running', lastSyncStart: startedAt }),
+      },
+    });
+    const st = await drive(s, 'the interrupted sync to be carried on', async () => {
+      const v = await statusOf(s.source, 'big');
+      return v.lastSyncResult !== 'Running' ? v : undefined;
+    });
+    expect(st).toMatchObject({
+      lastSyncResult: 'Succeeded',
+      lastSyncStart: startedAt,
+      syncCount: (before.syncCount ?? 0) + 1,
+    });
+    await sameData();
   });
 });
