@@ -1,6 +1,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { KubeClient } from '../../webhook/src/kube-client.ts';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PvcWatchCache } from '../../webhook/src/pvc-cache.ts';
@@ -48,7 +49,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function apiServer(steps: Step[]): Promise<{ kc: KubeConfig; seen: string[] }> {
+async function apiServer(steps: Step[]): Promise<{ kc: KubeClient; seen: string[] }> {
   const seen: string[] = [];
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -67,13 +68,7 @@ async function apiServer(steps: Step[]): Promise<{ kc: KubeConfig; seen: string[
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 'test-token' }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-    currentContext: 'ctx',
-  });
+  const kc = new KubeClient({ server: `http://127.0.0.1:${port}`, token: () => 'test-token' });
   return { kc, seen };
 }
 

@@ -1,6 +1,7 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import { KubeClient } from '../../webhook/src/kube-client.ts';
 import jsonpatch from 'fast-json-patch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { specPrefix, statusPrefix } from '../../model/src/index.ts';
@@ -37,7 +38,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function api(store: Store): Promise<KubeConfig> {
+async function api(store: Store): Promise<KubeClient> {
   server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -100,20 +101,10 @@ async function api(store: Store): Promise<KubeConfig> {
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
+  return new KubeClient({
+    server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    token: () => 't',
   });
-  return kc;
 }
 
 const configOpts = {

@@ -1,17 +1,17 @@
-import {
-  CoreV1Api,
-  type KubeConfig,
-  ListWatch,
-  type V1PersistentVolumeClaim,
-  type V1PersistentVolumeClaimList,
-  Watch,
+import type {
+  V1PersistentVolumeClaim,
+  V1PersistentVolumeClaimList,
+  V1Status,
 } from '@kubernetes/client-node';
+import type { KubeClient, WatchEvent } from './kube-client.ts';
 import type { Logger } from './log.ts';
 import type { PvcLookup } from './pod-injection.ts';
 
 // The claims the webhook reads on every pod admission, kept by list+watch so
-// that no admission waits on an API call. A watch that fails is restarted with
-// capped backoff; meanwhile the last known state keeps serving.
+// that no admission waits on an API call. A watch the server ends is resumed
+// from the last resourceVersion seen (bookmarks keep it fresh); a 410 Gone or
+// a failure relists, failures with capped backoff; meanwhile the last known
+// state keeps serving.
 
 export interface PvcCacheOptions {
   log: Logger;
@@ -30,35 +30,24 @@ function slim(pvc: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
 }
 
 export class PvcWatchCache implements PvcLookup {
-  #informer: ListWatch<V1PersistentVolumeClaim>;
-  #opts: PvcCacheOptions;
+  readonly #client: KubeClient;
+  readonly #opts: PvcCacheOptions;
+  readonly #path: string;
+  // namespace/name -> claim
+  #claims = new Map<string, V1PersistentVolumeClaim>();
   #listed = false;
-  #stopped = false;
   #failures = 0;
+  #abort = new AbortController();
   #retry: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
 
-  constructor(kc: KubeConfig, opts: PvcCacheOptions) {
+  constructor(client: KubeClient, opts: PvcCacheOptions) {
+    this.#client = client;
     this.#opts = opts;
-    const core = kc.makeApiClient(CoreV1Api);
     const ns = opts.namespace;
-    const path = ns
+    this.#path = ns
       ? `/api/v1/namespaces/${encodeURIComponent(ns)}/persistentvolumeclaims`
       : '/api/v1/persistentvolumeclaims';
-    const list = async (): Promise<V1PersistentVolumeClaimList> => {
-      const result = ns
-        ? await core.listNamespacedPersistentVolumeClaim({ namespace: ns })
-        : await core.listPersistentVolumeClaimForAllNamespaces();
-      result.items.forEach(slim);
-      if (!this.#listed) opts.log.info({ claims: result.items.length }, 'claim cache listed');
-      this.#listed = true;
-      this.#failures = 0;
-      opts.onSynced?.(true);
-      return result;
-    };
-    this.#informer = new ListWatch(path, new Watch(kc), list, false);
-    this.#informer.on('add', slim);
-    this.#informer.on('update', slim);
-    this.#informer.on('error', (err: unknown) => this.#restart(err));
   }
 
   get synced(): boolean {
@@ -66,26 +55,105 @@ export class PvcWatchCache implements PvcLookup {
   }
 
   get(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
-    return this.#informer.get(name, namespace);
+    return this.#claims.get(`${namespace}/${name}`);
   }
 
   list(namespace?: string): readonly V1PersistentVolumeClaim[] {
-    return this.#informer.list(namespace);
+    const all = [...this.#claims.values()];
+    return namespace === undefined ? all : all.filter((c) => c.metadata?.namespace === namespace);
   }
 
+  /** Resolves once the first list was tried; the cache keeps itself current after. */
   async start(): Promise<void> {
-    this.#stopped = false;
-    await this.#informer.start();
+    this.#abort = new AbortController();
+    let firstTried: () => void = () => {};
+    const tried = new Promise<void>((r) => (firstTried = r));
+    this.#loop = this.#run(firstTried);
+    await tried;
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#abort.abort();
     clearTimeout(this.#retry);
-    await this.#informer.stop();
+    await this.#loop;
   }
 
-  #restart(err: unknown): void {
-    if (this.#stopped) return;
+  async #run(firstTried: () => void): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      let rv: string | undefined;
+      try {
+        rv = await this.#relist();
+      } catch (err) {
+        firstTried();
+        await this.#backoff(err);
+        continue;
+      }
+      firstTried();
+      try {
+        // Resume until the server says the version is gone (410), then relist.
+        while (!signal.aborted && rv !== undefined) {
+          const began = Date.now();
+          const next = await this.#watchFrom(rv);
+          // A server that ends watches at once must not turn this into a busy loop.
+          if (next === rv && Date.now() - began < 1000) await this.#pause(1000);
+          rv = next;
+        }
+      } catch (err) {
+        await this.#backoff(err);
+      }
+    }
+  }
+
+  async #relist(): Promise<string> {
+    const result = await this.#client.request<V1PersistentVolumeClaimList>('GET', this.#path);
+    const next = new Map<string, V1PersistentVolumeClaim>();
+    for (const c of result.items) next.set(key(c), slim(c));
+    this.#claims = next;
+    if (!this.#listed) this.#opts.log.info({ claims: next.size }, 'claim cache listed');
+    this.#listed = true;
+    this.#failures = 0;
+    this.#opts.onSynced?.(true);
+    return result.metadata?.resourceVersion ?? '0';
+  }
+
+  // Returns the version to resume from, or undefined when a relist is needed.
+  async #watchFrom(rv: string): Promise<string | undefined> {
+    let last: string | undefined = rv;
+    await this.#client.watch<V1PersistentVolumeClaim | V1Status>(
+      this.#path,
+      { resourceVersion: rv, allowWatchBookmarks: 'true', timeoutSeconds: '300' },
+      (e) => {
+        if (last === undefined) return;
+        last = this.#apply(e) ?? undefined;
+      },
+      this.#abort.signal,
+    );
+    return last;
+  }
+
+  // Applies one event; returns the version it carries, or null for a 410.
+  #apply(e: WatchEvent<V1PersistentVolumeClaim | V1Status>): string | null {
+    if (e.type === 'ERROR') {
+      const status = e.object as V1Status;
+      if (status.code === 410) return null;
+      throw new Error(`watch error: ${status.message ?? JSON.stringify(status)}`);
+    }
+    const claim = e.object as V1PersistentVolumeClaim;
+    if (e.type === 'ADDED' || e.type === 'MODIFIED') this.#claims.set(key(claim), slim(claim));
+    else if (e.type === 'DELETED') this.#claims.delete(key(claim));
+    return claim.metadata?.resourceVersion ?? null;
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#retry = setTimeout(resolve, ms);
+      this.#abort.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  async #backoff(err: unknown): Promise<void> {
+    if (this.#abort.signal.aborted) return;
     this.#failures += 1;
     const base = this.#opts.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (this.#failures - 1), this.#opts.backoffCapMs ?? 30_000);
@@ -93,10 +161,10 @@ export class PvcWatchCache implements PvcLookup {
       { err: (err as Error)?.message ?? String(err), retryInMs: delay, failures: this.#failures },
       'claim watch failed; serving the last known claims',
     );
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => {
-      if (!this.#stopped) void this.#informer.start();
-    }, delay);
-    this.#retry.unref();
+    await this.#pause(delay);
   }
+}
+
+function key(c: V1PersistentVolumeClaim): string {
+  return `${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`;
 }

@@ -1,8 +1,10 @@
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import type { VersionInfo } from '@kubernetes/client-node';
 import { InvalidArgumentError } from 'commander';
 import { statusPrefix, specPrefix } from '../../model/src/index.ts';
 import { createHandlers } from './handlers.ts';
 import { createApp, listenTls } from './http-edge.ts';
+import { inClusterAccess, kubeconfigAccess } from './kube-access.ts';
+import { KubeClient } from './kube-client.ts';
 import { injectedAnnotation, readLive } from './live-reading.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -32,14 +34,9 @@ export interface ServeOptions {
   maxBodyBytes: number;
 }
 
-async function serverCapabilities(kc: KubeConfig, log: Logger): Promise<ServerCapabilities> {
+async function serverCapabilities(kube: KubeClient, log: Logger): Promise<ServerCapabilities> {
   try {
-    const v = await Promise.race([
-      kc.makeApiClient(VersionApi).getCode(),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('no answer in 10 s')), 10_000).unref(),
-      ),
-    ]);
+    const v = await kube.request<VersionInfo>('GET', '/version', { timeoutMs: 10_000 });
     const caps = capabilitiesOf(v);
     log.info({ version: v.gitVersion, ...caps }, 'API server version');
     return caps;
@@ -56,10 +53,10 @@ export async function serve(
   opts: ServeOptions,
   log: Logger,
 ): Promise<{ close(): Promise<void>; port: number }> {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault(); // in a pod: the ServiceAccount
-  const caps = opts.sidecarMode === 'auto' ? await serverCapabilities(kc, log) : undefined;
+  const kube = new KubeClient(
+    opts.kubeconfig ? await kubeconfigAccess(opts.kubeconfig) : inClusterAccess(),
+  );
+  const caps = opts.sidecarMode === 'auto' ? await serverCapabilities(kube, log) : undefined;
   const mode: SidecarMode =
     opts.sidecarMode === 'auto'
       ? caps!.nativeSidecars
@@ -68,7 +65,7 @@ export async function serve(
       : opts.sidecarMode;
 
   const metrics = createMetrics();
-  const cache = new PvcWatchCache(kc, {
+  const cache = new PvcWatchCache(kube, {
     log,
     namespace: opts.watchNamespace,
     onSynced: (s) => metrics.cacheSynced.set(s ? 1 : 0),
@@ -89,7 +86,7 @@ export async function serve(
     const { loadOrCreateCa } = await import('./tls-bootstrap.ts');
     const { SelfSignedSource } = await import('./tls-self-signed.ts');
     const { serviceDnsNames } = await import('./tls-authority.ts');
-    const { ca, created } = await loadOrCreateCa(kc, opts.namespace, opts.caSecret);
+    const { ca, created } = await loadOrCreateCa(kube, opts.namespace, opts.caSecret);
     log.info(
       { secret: `${opts.namespace}/${opts.caSecret}`, created, notAfter: ca.notAfter },
       'webhook CA',
@@ -112,7 +109,7 @@ export async function serve(
   const publishCa = async (attempt = 1): Promise<void> => {
     try {
       const { injectCaBundle } = await import('./tls-bootstrap.ts');
-      const changed = await injectCaBundle(kc, CONFIGURATION_NAME, tls.current().caBundlePem);
+      const changed = await injectCaBundle(kube, CONFIGURATION_NAME, tls.current().caBundlePem);
       caInjected = true;
       log.info({ configurations: changed }, 'caBundle up to date');
     } catch (err) {
@@ -163,6 +160,7 @@ export async function serve(
       tls.stop();
       await cache.stop();
       await running.close();
+      kube.close();
     },
   };
 }

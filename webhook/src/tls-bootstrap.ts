@@ -1,11 +1,10 @@
-import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  CoreV1Api,
-  type KubeConfig,
-  type V1Secret,
+import type {
+  V1MutatingWebhookConfiguration,
+  V1Secret,
+  V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import type { JsonPatchOperation } from './admission-review.ts';
+import { type KubeClient, statusCode } from './kube-client.ts';
 import {
   type CertificateAuthority,
   certificateValidity,
@@ -18,10 +17,6 @@ import {
 
 const CA_CERT = 'ca.crt';
 const CA_KEY = 'ca.key';
-
-function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
 
 function fromSecret(secret: V1Secret, where: string): CertificateAuthority {
   const cert = secret.data?.[CA_CERT];
@@ -37,27 +32,27 @@ function fromSecret(secret: V1Secret, where: string): CertificateAuthority {
 }
 
 export async function loadOrCreateCa(
-  kc: KubeConfig,
+  kube: KubeClient,
   namespace: string,
   name: string,
   opts: { validityDays?: number } = {},
 ): Promise<{ ca: CertificateAuthority; created: boolean }> {
-  const core = kc.makeApiClient(CoreV1Api);
+  const secrets = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  const read = () => kube.request<V1Secret>('GET', `${secrets}/${encodeURIComponent(name)}`);
   const where = `${namespace}/${name}`;
   try {
     return {
-      ca: fromSecret(await core.readNamespacedSecret({ name, namespace }), where),
+      ca: fromSecret(await read(), where),
       created: false,
     };
   } catch (err) {
-    if (statusOf(err) !== 404) throw err;
+    if (statusCode(err) !== 404) throw err;
   }
   const ca = createCertificateAuthority('scribe-webhook-ca', {
     validityDays: opts.validityDays ?? 3650,
   });
   try {
-    await core.createNamespacedSecret({
-      namespace,
+    await kube.request('POST', secrets, {
       body: {
         apiVersion: 'v1',
         kind: 'Secret',
@@ -72,9 +67,9 @@ export async function loadOrCreateCa(
     return { ca, created: true };
   } catch (err) {
     // Another replica made it first: use theirs, so both serve under one CA.
-    if (statusOf(err) !== 409) throw err;
+    if (statusCode(err) !== 409) throw err;
     return {
-      ca: fromSecret(await core.readNamespacedSecret({ name, namespace }), where),
+      ca: fromSecret(await read(), where),
       created: false,
     };
   }
@@ -97,23 +92,20 @@ export function caBundlePatch(
 }
 
 export async function injectCaBundle(
-  kc: KubeConfig,
+  kube: KubeClient,
   configurationName: string,
   caPem: string,
 ): Promise<number> {
-  const api = kc.makeApiClient(AdmissionregistrationV1Api);
   const caBundle = Buffer.from(caPem).toString('base64');
   let changed = 0;
-  const mutating = await api.readMutatingWebhookConfiguration({ name: configurationName });
-  const m = caBundlePatch(mutating.webhooks ?? [], caBundle);
-  if (m.length > 0) {
-    await api.patchMutatingWebhookConfiguration({ name: configurationName, body: m });
-    changed += 1;
-  }
-  const validating = await api.readValidatingWebhookConfiguration({ name: configurationName });
-  const v = caBundlePatch(validating.webhooks ?? [], caBundle);
-  if (v.length > 0) {
-    await api.patchValidatingWebhookConfiguration({ name: configurationName, body: v });
+  for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+    const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${encodeURIComponent(configurationName)}`;
+    const config = await kube.request<
+      V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration
+    >('GET', path);
+    const ops = caBundlePatch(config.webhooks ?? [], caBundle);
+    if (ops.length === 0) continue;
+    await kube.request('PATCH', path, { body: ops, contentType: 'application/json-patch+json' });
     changed += 1;
   }
   return changed;
