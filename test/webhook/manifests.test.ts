@@ -56,7 +56,7 @@ describe('manifests', () => {
       for (const d of docs) expect(d.errors, relative(ROOT, file)).toEqual([]);
     }
     const kustomizations = yamlFiles(MANIFESTS).filter((f) => f.endsWith('kustomization.yaml'));
-    expect(kustomizations.length).toBe(5);
+    expect(kustomizations.length).toBe(6);
     for (const k of kustomizations) {
       const dir = join(k, '..');
       const { resources, configurations = [] } = parseAllDocuments(
