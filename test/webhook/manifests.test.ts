@@ -19,7 +19,6 @@ import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
 } from '../../webhook/src/webhook-configurations.ts';
-import { schemaErrors } from './support/kube-schema.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const MANIFESTS = join(ROOT, 'manifests');
@@ -50,21 +49,6 @@ const built = new Map(BUILDS.map((b) => [b, build(b)]));
 const find = <T>(objs: Obj[], kind: string, name = 'scribe-webhook') =>
   objs.find((o) => o.kind === kind && o.metadata.name === name) as unknown as T;
 
-// Which client-node model describes each kind (its schema, from the API's OpenAPI).
-const MODELS: Record<string, string> = {
-  Namespace: 'V1Namespace',
-  ServiceAccount: 'V1ServiceAccount',
-  ClusterRole: 'V1ClusterRole',
-  ClusterRoleBinding: 'V1ClusterRoleBinding',
-  Role: 'V1Role',
-  RoleBinding: 'V1RoleBinding',
-  Service: 'V1Service',
-  Deployment: 'V1Deployment',
-  PodDisruptionBudget: 'V1PodDisruptionBudget',
-  MutatingWebhookConfiguration: 'V1MutatingWebhookConfiguration',
-  ValidatingWebhookConfiguration: 'V1ValidatingWebhookConfiguration',
-};
-
 describe('manifests', () => {
   it('every file parses as YAML, and each kustomization lists every file and folder beside it', () => {
     for (const file of yamlFiles(MANIFESTS)) {
@@ -72,28 +56,15 @@ describe('manifests', () => {
       for (const d of docs) expect(d.errors, relative(ROOT, file)).toEqual([]);
     }
     const kustomizations = yamlFiles(MANIFESTS).filter((f) => f.endsWith('kustomization.yaml'));
-    expect(kustomizations.length).toBe(4);
+    expect(kustomizations.length).toBe(6);
     for (const k of kustomizations) {
       const dir = join(k, '..');
-      const listed = (
-        parseAllDocuments(readFileSync(k, 'utf8'))[0]!.toJS() as { resources: string[] }
-      ).resources;
+      const { resources, configurations = [] } = parseAllDocuments(
+        readFileSync(k, 'utf8'),
+      )[0]!.toJS() as { resources: string[]; configurations?: string[] };
       const beside = readdirSync(dir).filter((f) => f !== 'kustomization.yaml');
-      const local = listed.filter((r) => !r.startsWith('..'));
+      const local = [...resources, ...configurations].filter((r) => !r.startsWith('..'));
       expect(local.sort(), relative(ROOT, k)).toEqual(beside.sort());
-    }
-  });
-
-  it('kubectl kustomize builds the base and every overlay, and every object fits its API schema', () => {
-    for (const [name, objs] of built) {
-      const kinds = objs.map((o) => o.kind);
-      for (const o of objs) {
-        if (o.apiVersion.startsWith('cert-manager.io/')) continue; // a CRD: no schema here
-        const model = MODELS[o.kind];
-        expect(model, `${name}: ${o.kind} has no schema`).toBeDefined();
-        expect(schemaErrors(model!, o), `${name}: ${o.kind}/${o.metadata.name}`).toEqual([]);
-      }
-      expect(kinds).toEqual(expect.arrayContaining(Object.keys(MODELS)));
     }
   });
 
@@ -247,7 +218,9 @@ describe('manifests', () => {
     expect(deployment.spec!.selector.matchLabels).toEqual(labels);
   });
 
-  it('RBAC is least privilege: claims read-only, its own Secret and webhook configurations by name, nothing grantable', () => {
+  // Rules every role shares (nothing grantable, delete only in the replicator's):
+  // test/manifests/replicator.test.ts.
+  it("the webhook's RBAC is least privilege: claims read-only, its own Secret and webhook configurations by name", () => {
     const objs = built.get('base')!;
     const cluster = find<V1ClusterRole>(objs, 'ClusterRole');
     expect(cluster.rules).toEqual([
@@ -271,24 +244,5 @@ describe('manifests', () => {
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     ]);
     expect(find<V1Role>(built.get('overlays/cert-manager')!, 'Role').rules).toEqual([]);
-    for (const [, all] of built) {
-      for (const r of all.filter(
-        (o) => o.kind === 'ClusterRole' || o.kind === 'Role',
-      ) as unknown as V1ClusterRole[]) {
-        for (const rule of r.rules ?? []) {
-          for (const field of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []])
-            expect(field).not.toContain('*');
-          for (const v of [
-            'escalate',
-            'bind',
-            'impersonate',
-            'delete',
-            'deletecollection',
-            'update',
-          ])
-            expect(rule.verbs).not.toContain(v);
-        }
-      }
-    }
   });
 });
