@@ -126,6 +126,9 @@ function capacityOf(pvc: V1PersistentVolumeClaim): string {
 /**
  * Only what rsync needs: the sender reads every file whatever its mode; the
  * receiver also sets owners, modes and times. Nothing else, no escalation.
+ * The sender gets DAC_OVERRIDE, not the narrower DAC_READ_SEARCH: the baseline
+ * Pod Security Standard allows only the former, and the sender cannot write
+ * anyway (read-only mount, read-only root filesystem).
  */
 export function moverSecurityContext(role: 'send' | 'receive'): V1SecurityContext {
   return {
@@ -136,7 +139,7 @@ export function moverSecurityContext(role: 'send' | 'receive'): V1SecurityContex
     readOnlyRootFilesystem: true,
     capabilities: {
       drop: ['ALL'],
-      add: role === 'send' ? ['DAC_READ_SEARCH'] : ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'],
+      add: role === 'send' ? ['DAC_OVERRIDE'] : ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'],
     },
     seccompProfile: { type: 'RuntimeDefault' },
   };

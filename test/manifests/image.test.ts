@@ -242,13 +242,13 @@ describe.skipIf(!isRoot || !hasTools)('the container image (root filesystem)', (
     const out = await inImage(
       rootfs,
       `caps ",+chown,+dac_override,+fowner,+fsetid" 0:0
-       caps ",+dac_read_search" 0:0
+       caps ",+dac_override" 0:0
        in_image "" 0:0 scribe-mover keygen --out ${keys} >/dev/null
        in_image ",+chown,+dac_override,+fowner,+fsetid" 0:0 scribe-mover receive --volume /data/dst \\
          --listen 127.0.0.1:${port} --host-key ${keys}/host_ed25519 \\
          --authorized-key ${keys}/client_ed25519.pub --once --timeout 60 2>/dev/null &
        receiver=$!
-       in_image ",+dac_read_search" 0:0 scribe-mover send --volume /data/src --to 127.0.0.1:${port} \\
+       in_image ",+dac_override" 0:0 scribe-mover send --volume /data/src --to 127.0.0.1:${port} \\
          --key ${keys}/client_ed25519 --known-host-key ${keys}/host_ed25519.pub --json 2>/dev/null
        wait $receiver
        echo "receiver exited $?"`,
@@ -258,10 +258,10 @@ describe.skipIf(!isRoot || !hasTools)('the container image (root filesystem)', (
       result: string;
       files: number;
     };
-    // The receiver: CHOWN, DAC_OVERRIDE, FOWNER, FSETID; the sender: DAC_READ_SEARCH (+ SYS_CHROOT).
+    // The receiver: CHOWN, DAC_OVERRIDE, FOWNER, FSETID; the sender: DAC_OVERRIDE (+ SYS_CHROOT).
     expect(out.match(/^CapEff:\s+\w+$/gm)).toEqual([
       'CapEff:\t000000000004001b',
-      'CapEff:\t0000000000040004',
+      'CapEff:\t0000000000040002',
     ]);
     expect(summary.result).toBe('succeeded');
     expect(out).toContain('receiver exited 0');

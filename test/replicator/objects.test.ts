@@ -47,7 +47,7 @@ describe('replicator objects', () => {
     });
   });
 
-  it('runs the sender read-only with only DAC_READ_SEARCH, and a checksum pass when asked', () => {
+  it('runs the sender read-only with only DAC_OVERRIDE (what the baseline Pod Security Standard allows), and a checksum pass when asked', () => {
     const job = senderJob(pvc('Filesystem'), 'scribe-clone-data-s1', '10.0.0.7:2222', 's1', {
       secret: 'keys',
       checksum: true,
@@ -70,7 +70,7 @@ describe('replicator objects', () => {
     expect(c.securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
       privileged: false,
-      capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+      capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] },
     });
     expect(c.volumeMounts).toContainEqual({ name: 'volume', mountPath: '/data', readOnly: true });
     expect(pod.volumes?.[0]).toEqual({
