@@ -6,3 +6,4 @@ export * from './values.ts';
 export * from './spec.ts';
 export * from './status.ts';
 export * from './volume-mode.ts';
+export * from './labels.ts';

@@ -62,3 +62,23 @@ export const destinationOnlyKeys: readonly string[] = [
 export function isScribeKey(key: string): boolean {
   return key.startsWith(specPrefix) || key.startsWith(statusPrefix);
 }
+
+/**
+ * Records of disaster-recovery steps (failover), written by the plugin. A
+ * prefix of their own: they are history, not spec, so the webhook's checks of
+ * the spec keys never see them and disabling replication keeps them.
+ */
+export const drPrefix = 'dr.scribe.backube.io/';
+
+export const drKeys = {
+  /** When `kubectl scribe failover` made this claim the application's (RFC 3339). */
+  failedOverAt: `${drPrefix}failed-over-at`,
+  /** The source it was a replica of, `CONTEXT/NAMESPACE/PVC`. */
+  failedOverFrom: `${drPrefix}failed-over-from`,
+  /** The VolumeSnapshot its data came from, or `volume` when it kept its own. */
+  failedOverData: `${drPrefix}failed-over-data`,
+  /** On a destination claim kept by `failover --as`: the claim the data was restored into. */
+  failedOverTo: `${drPrefix}failed-over-to`,
+  /** On the chosen snapshot while a failover replaces the claim: the claim to restore. */
+  claimTemplate: `${drPrefix}claim-template`,
+} as const;

@@ -6,7 +6,7 @@ import {
 } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
-import { isNotFound } from '../kube/api-errors.ts';
+import { gone } from '../kube/api-errors.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import { replicationNames } from '../plan/objects.ts';
 import { connect, connectContext } from './connect.ts';
@@ -19,17 +19,6 @@ export interface DisableFlags extends KubeFlagValues {
 interface Step {
   line: string;
   run: () => Promise<unknown>;
-}
-
-/** Deleting what is already gone is done, not a failure. */
-async function gone(p: Promise<unknown>): Promise<boolean> {
-  try {
-    await p;
-    return true;
-  } catch (e) {
-    if (isNotFound(e)) return false;
-    throw e;
-  }
 }
 
 function destinationSteps(

@@ -31,6 +31,12 @@ export const catalog: readonly CatalogEntry[] = [
     usage: 'disable pvc NAME [--delete-destination]',
     summary: "Stop replicating a PVC: remove Scribe's annotations, Secrets and endpoint.",
   },
+  {
+    id: 'failover:pvc',
+    usage: 'failover pvc NAME --context DR',
+    summary:
+      "Make a replica the application's PVC at the DR site, from its newest complete snapshot.",
+  },
   { id: 'version', usage: 'version', summary: "Print the plugin's version." },
 ];
 
@@ -38,6 +44,7 @@ export const topics: Readonly<Record<string, { description: string }>> = {
   enable: { description: 'Protect a resource by replicating it.' },
   disable: { description: 'Stop replicating a resource.' },
   sync: { description: 'Sync a replicated resource now.' },
+  failover: { description: "Make a replica the application's, at the DR site." },
 };
 
 export function summaryOf(id: string): string {

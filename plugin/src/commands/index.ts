@@ -1,9 +1,10 @@
 // The explicit command map oclif loads instead of scanning a directory. Each
 // class only declares flags; its run() imports the work, so --help and version
-// never load the Kubernetes client. Room is left for failover, reverse,
-// migrate (pvc), install and doctor.
+// never load the Kubernetes client. Room is left for reverse, migrate
+// (pvc), install and doctor.
 import DisablePvc from './disable-pvc.ts';
 import EnablePvc from './enable-pvc.ts';
+import FailoverPvc from './failover-pvc.ts';
 import Status from './status.ts';
 import SyncPvc from './sync-pvc.ts';
 import Version from './version.ts';
@@ -12,6 +13,7 @@ export const commands = {
   'enable:pvc': EnablePvc,
   'disable:pvc': DisablePvc,
   'sync:pvc': SyncPvc,
+  'failover:pvc': FailoverPvc,
   status: Status,
   version: Version,
 };

@@ -42,6 +42,17 @@ export function isNotFound(e: unknown): boolean {
   return e instanceof ApiError && e.code === 404;
 }
 
+/** Deleting what is already gone is done, not a failure: false when it was gone. */
+export async function gone(p: Promise<unknown>): Promise<boolean> {
+  try {
+    await p;
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
 export function isAlreadyExists(e: unknown): boolean {
   return e instanceof ApiError && e.code === 409 && e.reason === 'AlreadyExists';
 }

@@ -3,6 +3,8 @@
 // as `kubectl annotate` sends them.
 import type {
   V1Deployment,
+  V1JobList,
+  V1PodList,
   V1PersistentVolumeClaim,
   V1PersistentVolumeClaimList,
   V1Secret,
@@ -24,8 +26,25 @@ export interface VolumeSnapshotClass {
   deletionPolicy?: string;
 }
 
+/** A VolumeSnapshot (snapshot.storage.k8s.io/v1, a CRD): the fields Scribe reads. */
+export interface VolumeSnapshot {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: { source?: { persistentVolumeClaimName?: string }; volumeSnapshotClassName?: string };
+  status?: { readyToUse?: boolean; creationTime?: string; restoreSize?: string };
+}
+
 const ns = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
 const nsApps = (namespace: string) => `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}`;
+const nsBatch = (namespace: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}`;
+const nsSnapshots = (namespace: string) =>
+  `/apis/snapshot.storage.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}`;
 const enc = encodeURIComponent;
 
 export type AnnotationPatch = Record<string, string | null>;
@@ -230,6 +249,76 @@ export class Cluster {
       method: 'DELETE',
       path: `${ns(namespace)}/services/${enc(name)}`,
       intent: { verb: 'delete', resource: 'services', name, namespace },
+    });
+  }
+
+  /** Services of one namespace matching a label selector. */
+  listServicesSelected(namespace: string, labelSelector: string): Promise<V1ServiceList> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/services`,
+      query: { labelSelector },
+      intent: { verb: 'list', resource: 'services', namespace },
+    });
+  }
+
+  listVolumeSnapshots(
+    namespace: string,
+    labelSelector: string,
+  ): Promise<{ items: VolumeSnapshot[] }> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${nsSnapshots(namespace)}/volumesnapshots`,
+      query: { labelSelector },
+      intent: { verb: 'list', resource: 'volumesnapshots.snapshot.storage.k8s.io', namespace },
+    });
+  }
+
+  annotateVolumeSnapshot(
+    namespace: string,
+    name: string,
+    annotations: AnnotationPatch,
+  ): Promise<VolumeSnapshot> {
+    return this.rest.request({
+      method: 'PATCH',
+      path: `${nsSnapshots(namespace)}/volumesnapshots/${enc(name)}`,
+      query: { fieldManager },
+      body: { metadata: { annotations } },
+      contentType: patchContentType.merge,
+      intent: {
+        verb: 'patch',
+        resource: 'volumesnapshots.snapshot.storage.k8s.io',
+        name,
+        namespace,
+      },
+    });
+  }
+
+  listJobs(namespace: string, labelSelector: string): Promise<V1JobList> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${nsBatch(namespace)}/jobs`,
+      query: { labelSelector },
+      intent: { verb: 'list', resource: 'jobs.batch', namespace },
+    });
+  }
+
+  /** Deletes a Job and (in the background) its pods, as kubectl delete job does. */
+  deleteJob(namespace: string, name: string): Promise<unknown> {
+    return this.rest.request({
+      method: 'DELETE',
+      path: `${nsBatch(namespace)}/jobs/${enc(name)}`,
+      query: { propagationPolicy: 'Background' },
+      intent: { verb: 'delete', resource: 'jobs.batch', name, namespace },
+    });
+  }
+
+  listPods(namespace: string, labelSelector: string): Promise<V1PodList> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${ns(namespace)}/pods`,
+      query: { labelSelector },
+      intent: { verb: 'list', resource: 'pods', namespace },
     });
   }
 
