@@ -79,6 +79,10 @@ export const drKeys = {
   failedOverData: `${drPrefix}failed-over-data`,
   /** On a destination claim kept by `failover --as`: the claim the data was restored into. */
   failedOverTo: `${drPrefix}failed-over-to`,
+  /** On a primary's old claim retired by `kubectl scribe reverse` (RFC 3339). */
+  reversedAt: `${drPrefix}reversed-at`,
+  /** The claim that replicates into it since, `CONTEXT/NAMESPACE/PVC`. */
+  reversedFrom: `${drPrefix}reversed-from`,
   /** On the chosen snapshot while a failover replaces the claim: the claim to restore. */
   claimTemplate: `${drPrefix}claim-template`,
 } as const;

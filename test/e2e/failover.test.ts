@@ -3,7 +3,6 @@
 // `kubectl scribe failover pvc` against the DR cluster alone. The application
 // gets a claim restored from the newest complete snapshot, byte for byte the
 // source's data at that sync, and nothing replicates into it any more.
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -11,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drKeys, renderSpec } from '../../model/src/index.ts';
 import { reconcileAll } from '../../replicator/src/run.ts';
 import { CSI_CLASS } from '../standin/cluster.ts';
-import { waitFor } from '../standin/cluster-testing.ts';
 import { describeTree, diffTrees } from '../support/tree.ts';
 import {
   claim,
@@ -26,46 +24,16 @@ import {
   statusOf,
   syncEnded,
   type Stand,
+  kubectlScribe,
+  volumeOf,
 } from './stand.ts';
 
-const pluginBin = join(import.meta.dirname, '..', '..', 'plugin', 'bin');
 let s: Stand;
 const suite = onRealCluster ? describe.skip : describe;
 let kubeconfig: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function scribe(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'kubectl',
-      ['scribe', ...args, '--kubeconfig', kubeconfig, '--context', 'destination', '-n', ns],
-      {
-        env: { ...process.env, PATH: `${pluginBin}:${process.env.PATH}`, SCRIBE_POLL_MS: '200' },
-        timeout: 120_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
-
-async function volumeOf(name: string): Promise<string> {
-  const bound = await waitFor(`${name} to bind`, async () => {
-    const p = await readClaim(s.destination, name).catch(() => undefined);
-    return p?.spec?.volumeName ? p : undefined;
-  });
-  const pv = await s.destination.clients.core.readPersistentVolume({
-    name: bound.spec!.volumeName!,
-  });
-  return pv.spec!.local!.path;
-}
+const scribe = (...args: string[]) =>
+  kubectlScribe(kubeconfig, [...args, '--context', 'destination']);
 
 beforeAll(async () => {
   if (onRealCluster) return;
@@ -146,7 +114,7 @@ suite('failover at the DR site (stand-in)', () => {
       [drKeys.failedOverFrom]: 'source/default/data',
       [drKeys.failedOverData]: newest,
     });
-    const data = await volumeOf('data');
+    const data = await volumeOf(s.destination, 'data');
     expect(diffTrees(atSnapshot, await describeTree(data, { exclude: ['.scribe'] }))).toEqual([]);
     // The snapshot no longer carries the failover's template.
     const snap = await s.dst.kube.get<{ metadata: { annotations?: Record<string, string> } }>(

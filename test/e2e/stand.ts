@@ -1,6 +1,7 @@
 // Two stand-in clusters with a replicator for each, driven pass by pass, and
 // the steps every replication test takes: keys, a destination endpoint, a
 // source PVC with its spec.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,12 +124,43 @@ export async function claim(
       },
     },
   });
+  return volumeOf(c, name);
+}
+
+/** The directory of a claim's volume, once it is bound. */
+export async function volumeOf(c: Cluster, name: string): Promise<string> {
   const bound = await waitFor(`${name} to bind`, async () => {
-    const p = await readClaim(c, name);
-    return p.spec?.volumeName ? p : undefined;
+    const p = await readClaim(c, name).catch(() => undefined);
+    return p?.spec?.volumeName ? p : undefined;
   });
   const pv = await c.clients.core.readPersistentVolume({ name: bound.spec!.volumeName! });
   return pv.spec!.local!.path;
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const pluginBin = join(import.meta.dirname, '..', '..', 'plugin', 'bin');
+
+/** The real kubectl running `kubectl scribe` (found on PATH, as krew installs it). */
+export function kubectlScribe(kubeconfig: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      'kubectl',
+      ['scribe', ...args, '--kubeconfig', kubeconfig, '-n', ns],
+      {
+        env: { ...process.env, PATH: `${pluginBin}:${process.env.PATH}`, SCRIBE_POLL_MS: '200' },
+        timeout: 120_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
 }
 
 /**

@@ -463,6 +463,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       'sync',
       'disable',
       'failover',
+      'reverse',
       'version',
       ':4',
     ]);

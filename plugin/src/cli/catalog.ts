@@ -37,6 +37,12 @@ export const catalog: readonly CatalogEntry[] = [
     summary:
       "Make a replica the application's PVC at the DR site, from its newest complete snapshot.",
   },
+  {
+    id: 'reverse:pvc',
+    usage: 'reverse pvc NAME --context DR',
+    summary:
+      "After a failover, replicate back into the primary's old PVC: only the differences cross.",
+  },
   { id: 'version', usage: 'version', summary: "Print the plugin's version." },
 ];
 
@@ -45,6 +51,7 @@ export const topics: Readonly<Record<string, { description: string }>> = {
   disable: { description: 'Stop replicating a resource.' },
   sync: { description: 'Sync a replicated resource now.' },
   failover: { description: "Make a replica the application's, at the DR site." },
+  reverse: { description: 'Replicate in the other direction after a failover.' },
 };
 
 export function summaryOf(id: string): string {

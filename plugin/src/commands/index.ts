@@ -1,10 +1,11 @@
 // The explicit command map oclif loads instead of scanning a directory. Each
 // class only declares flags; its run() imports the work, so --help and version
-// never load the Kubernetes client. Room is left for reverse, migrate
-// (pvc), install and doctor.
+// never load the Kubernetes client. Room is left for migrate (pvc),
+// install and doctor.
 import DisablePvc from './disable-pvc.ts';
 import EnablePvc from './enable-pvc.ts';
 import FailoverPvc from './failover-pvc.ts';
+import ReversePvc from './reverse-pvc.ts';
 import Status from './status.ts';
 import SyncPvc from './sync-pvc.ts';
 import Version from './version.ts';
@@ -14,6 +15,7 @@ export const commands = {
   'disable:pvc': DisablePvc,
   'sync:pvc': SyncPvc,
   'failover:pvc': FailoverPvc,
+  'reverse:pvc': ReversePvc,
   status: Status,
   version: Version,
 };

@@ -1,0 +1,123 @@
+// `kubectl scribe reverse pvc`: after a failover, replicate the application's
+// claim at this site back to the primary's old claim, reusing its volume so
+// that only the differences cross.
+import type { V1Pod } from '@kubernetes/client-node';
+import { managedByLabel, renderPvcRef, type PvcRef } from '../../../model/src/index.ts';
+import { confirm } from '../cli/confirm.ts';
+import type { KubeFlagValues } from '../cli/flags.ts';
+import { CliError } from '../errors.ts';
+import { gone } from '../kube/api-errors.ts';
+import type { Cluster } from '../kube/cluster.ts';
+import { parseTo } from '../plan/enable.ts';
+import { failedOverFrom, planReverse } from '../plan/reverse.ts';
+import { connect, connectContext } from './connect.ts';
+import { enablePvc } from './enable.ts';
+
+/** enable's default, for a reverse with no old schedule to reuse. */
+export const defaultSchedule = '*/15 * * * *';
+
+export interface ReverseFlags extends KubeFlagValues {
+  to?: string | undefined;
+  method?: string | undefined;
+  schedule?: string | undefined;
+  'service-type'?: string | undefined;
+  'endpoint-timeout'?: string | undefined;
+  'skip-webhook-check'?: boolean;
+  yes?: boolean;
+  'dry-run'?: boolean;
+}
+
+/** The application's pods that mount a claim (Scribe's own movers do not count). */
+function usersOf(pods: readonly V1Pod[], claim: string): V1Pod[] {
+  return pods.filter(
+    (p) =>
+      !p.metadata?.labels?.[managedByLabel]?.startsWith('scribe') &&
+      !p.metadata?.labels?.[managedByLabel]?.startsWith('kubectl-scribe') &&
+      p.status?.phase !== 'Succeeded' &&
+      p.status?.phase !== 'Failed' &&
+      p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim),
+  );
+}
+
+export async function reversePvc(name: string, flags: ReverseFlags): Promise<void> {
+  const here = connect(flags);
+  const ns = here.namespace;
+  let there: Cluster | undefined;
+  let target: PvcRef | undefined;
+  let schedule: string | undefined;
+  try {
+    const claim = await here.findPvc(ns, name);
+    if (flags.to) {
+      const to = parseTo(flags.to, { namespace: ns, name });
+      if (!to.ok) throw new CliError(to.message);
+      target = to.ref;
+    } else {
+      target = failedOverFrom(claim);
+    }
+    let targetClaim;
+    let users: V1Pod[] = [];
+    if (claim && target) {
+      there =
+        target.context === here.context && !flags.cluster && !flags.user
+          ? here
+          : connectContext(flags, target.context);
+      targetClaim = await there.findPvc(target.namespace, target.name);
+      if (targetClaim)
+        users = usersOf((await there.listPods(target.namespace, '')).items, target.name);
+    }
+    const plan = planReverse(
+      {
+        name,
+        namespace: ns,
+        context: here.context,
+        to: target,
+        now: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+      { claim, target: targetClaim, targetUsers: users },
+    );
+    if (plan.kind === 'done') {
+      process.stdout.write(`${plan.message}\n`);
+      return;
+    }
+    if (plan.trigger) schedule = plan.trigger.kind === 'manual' ? 'manual' : plan.trigger.cron;
+    const t = plan.target;
+    const where = `(context ${t.context}, namespace ${t.namespace})`;
+    for (const w of plan.warnings) process.stderr.write(`Warning: ${w}\n`);
+    if (plan.overwrites && !flags['dry-run']) {
+      await confirm(
+        `Reverse overwrites persistentvolumeclaim "${t.name}" ${where} with the data of persistentvolumeclaim "${name}" (context ${here.context}, namespace ${ns}). Continue?`,
+        flags.yes,
+        'Or name another destination with --to CONTEXT[/NAMESPACE[/PVC]].',
+      );
+    }
+    if (plan.retire) {
+      const { annotations, secret } = plan.retire;
+      if (flags['dry-run']) {
+        process.stdout.write(
+          `persistentvolumeclaim/${t.name} annotated (dry run): its replication to ${renderPvcRef({ context: here.context, namespace: ns, name })} retired ${where}\n` +
+            `secret/${secret} deleted (dry run) ${where}\n`,
+        );
+      } else {
+        await there!.annotatePvc(t.namespace, t.name, annotations);
+        process.stdout.write(
+          `persistentvolumeclaim/${t.name} annotated: its replication to ${renderPvcRef({ context: here.context, namespace: ns, name })} retired ${where}\n`,
+        );
+        if (await gone(there!.deleteSecret(t.namespace, secret))) {
+          process.stdout.write(`secret/${secret} deleted ${where}\n`);
+        }
+      }
+    }
+  } finally {
+    here.close();
+    if (there && there !== here) there.close();
+  }
+  // The usual enable, in the other direction; it reuses the old claim as is,
+  // on the old replication's schedule unless --schedule says otherwise.
+  await enablePvc(name, {
+    ...flags,
+    to: renderPvcRef(target!),
+    method: flags.method ?? 'auto',
+    schedule: flags.schedule ?? schedule ?? defaultSchedule,
+    'dry-run': flags['dry-run'],
+  });
+}
