@@ -195,4 +195,41 @@ suite('reverse after a failover (stand-in)', () => {
       'persistentvolumeclaim/data unchanged: already replicating to source/default/data\n',
     );
   });
+
+  it('fails back from the primary: a final sync carries the last writes, then the original direction', async () => {
+    // The application at the DR site writes once more, then stops.
+    await writeFile(join(drData, 'last-write-at-dr'), 'carried by the final sync\n');
+    const r = await scribe('reverse', 'pvc', 'data', '--context', 'source', '--yes');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^persistentvolumeclaim\/data synced in /m);
+    expect(r.stdout).not.toContain('still has replication enabled');
+    expect(r.stdout).toContain(
+      'persistentvolumeclaim/data annotated: replication from destination/default/data stopped (context source, namespace default)',
+    );
+    expect(r.stdout).toContain(
+      'persistentvolumeclaim/data annotated: its replication to source/default/data retired (context destination, namespace default)',
+    );
+    expect(r.stdout).toMatch(
+      /persistentvolumeclaim\/data protected: replicating to destination\/default\/data/,
+    );
+    expect(r.stderr).not.toContain('incomplete');
+    // Everything the DR site wrote is at the primary, which is the source again.
+    const diff = diffTrees(
+      await describeTree(drData, { exclude: ['.scribe'] }),
+      await describeTree(primaryData, { exclude: ['.scribe'] }),
+    );
+    expect(diff).toEqual([]);
+    expect(parseSpec((await readClaim(s.source, 'data')).metadata?.annotations).spec).toMatchObject(
+      { role: 'source', destination: { context: 'destination', namespace: ns, name: 'data' } },
+    );
+    expect(
+      parseSpec((await readClaim(s.destination, 'data')).metadata?.annotations).spec,
+    ).toMatchObject({ role: 'destination', source: { context: 'source', name: 'data' } });
+    // And it replicates again in the original direction, moving only changes.
+    await writeFile(join(primaryData, 'after-failback'), 'primary again\n');
+    const at = await requestSync(s, 'data');
+    const st = await syncEnded(s, 'data', at);
+    expect(st.lastSyncError).toBeUndefined();
+    expect(st.lastSyncBytes).toBeLessThan(1 << 20);
+  });
 });

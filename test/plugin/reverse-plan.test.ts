@@ -53,7 +53,7 @@ function oldSource(
 describe('reverse plan', () => {
   it("retires the primary's old replication and reuses its claim and schedule", () => {
     const p = planReverse(req(), { claim: failedOver, target: oldSource(), targetUsers: [] });
-    if (p.kind !== 'steps') throw new Error(p.message);
+    if (p.kind !== 'steps') throw new Error(p.kind);
     expect(p.target).toEqual({ context: 'prod', namespace: 'apps', name: 'data' });
     expect(p.trigger).toEqual({ kind: 'schedule', cron: '0 * * * *' });
     expect(p.overwrites).toBe(true);
@@ -80,7 +80,7 @@ describe('reverse plan', () => {
 
   it('a missing old claim is created: everything crosses, and it says so', () => {
     const p = planReverse(req(), { claim: failedOver, target: undefined, targetUsers: [] });
-    if (p.kind !== 'steps') throw new Error(p.message);
+    if (p.kind !== 'steps') throw new Error(p.kind);
     expect(p).toMatchObject({ overwrites: false });
     expect(p.warnings.join()).toMatch(/does not exist: it is created, and all the data crosses/);
   });
@@ -131,11 +131,17 @@ describe('reverse plan', () => {
         }),
       },
     };
+    // Still receiving: a failback (final sync, then turn around), only to its source.
+    expect(
+      planReverse(req(), { claim: stillReceiving, target: undefined, targetUsers: [] }),
+    ).toEqual({ kind: 'failback', source: { context: 'prod', namespace: 'apps', name: 'data' } });
     expect(() =>
-      planReverse(req(), { claim: stillReceiving, target: oldSource(), targetUsers: [] }),
-    ).toThrow(
-      /still receives from prod\/apps\/data: fail over first \(kubectl scribe failover pvc data --context dr -n apps\)/,
-    );
+      planReverse(req({ to: { context: 'x', namespace: 'apps', name: 'data' } }), {
+        claim: stillReceiving,
+        target: undefined,
+        targetUsers: [],
+      }),
+    ).toThrow(/receives from prod\/apps\/data: it can only fail back to it \(leave out --to\)/);
     // The old claim replicating somewhere else is not this failover's to retire.
     expect(() =>
       planReverse(req(), {

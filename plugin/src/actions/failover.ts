@@ -91,7 +91,12 @@ async function stopReceiving(
   });
 }
 
-export async function failoverPvc(name: string, flags: FailoverFlags): Promise<void> {
+export async function failoverPvc(
+  name: string,
+  flags: FailoverFlags,
+  /** Part of a failback, after a successful final sync: the volume is complete, the source is turned around next. */
+  o: { afterFinalSync?: boolean } = {},
+): Promise<void> {
   const from = (flags.from ?? 'snapshot') as FailoverData;
   const c = connect(flags);
   const ns = c.namespace;
@@ -113,6 +118,7 @@ export async function failoverPvc(name: string, flags: FailoverFlags): Promise<v
         from,
         snapshot: flags.snapshot,
         as: flags.as,
+        ...(o.afterFinalSync ? { volumeComplete: true } : {}),
         now: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       },
       { claim, asClaim, snapshots },
@@ -195,7 +201,7 @@ export async function failoverPvc(name: string, flags: FailoverFlags): Promise<v
       `\npersistentvolumeclaim/${target} ${where} is ready for the application${result ? ' (it binds when a pod mounts it, or at once, as its StorageClass says)' : ''}.\n`,
     );
     const [srcContext, srcNamespace, srcName] = plan.source.split('/');
-    if (srcName) {
+    if (srcName && !o.afterFinalSync) {
       process.stdout.write(
         `The source ${plan.source} still has replication enabled; its syncs fail from now on. Once its cluster is reachable: kubectl scribe disable pvc ${srcName} --context ${srcContext} -n ${srcNamespace}\n`,
       );

@@ -79,6 +79,10 @@ export async function reversePvc(name: string, flags: ReverseFlags): Promise<voi
       process.stdout.write(`${plan.message}\n`);
       return;
     }
+    if (plan.kind === 'failback') {
+      await failBack(name, plan.source, flags);
+      return;
+    }
     if (plan.trigger) schedule = plan.trigger.kind === 'manual' ? 'manual' : plan.trigger.cron;
     const t = plan.target;
     const where = `(context ${t.context}, namespace ${t.namespace})`;
@@ -120,4 +124,60 @@ export async function reversePvc(name: string, flags: ReverseFlags): Promise<voi
     schedule: flags.schedule ?? schedule ?? defaultSchedule,
     'dry-run': flags['dry-run'],
   });
+}
+
+/**
+ * This claim still receives from `source`: once the application there is
+ * stopped, a final sync carries everything over, this claim is taken over as
+ * it then is (complete: the sync succeeded), and replication turns around.
+ */
+async function failBack(name: string, source: PvcRef, flags: ReverseFlags): Promise<void> {
+  const here = connect(flags);
+  const where = `(context ${source.context}, namespace ${source.namespace})`;
+  let there: Cluster | undefined;
+  try {
+    there = connectContext(flags, source.context);
+    const users = usersOf((await there.listPods(source.namespace, '')).items, source.name);
+    if (users.length) {
+      throw new CliError(
+        `persistentvolumeclaim "${source.name}" ${where} is in use by pod(s) ${users.map((p) => p.metadata?.name).join(', ')}: stop the application there first, so that the final sync carries everything it wrote`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof CliError && e.message.includes('is in use by')) throw e;
+    throw new CliError(
+      `cannot reach ${renderPvcRef(source)} for the final sync (${(e as Error).message}); if that site is lost, fail over here instead: kubectl scribe failover pvc ${name} --context ${here.context} -n ${here.namespace}`,
+    );
+  } finally {
+    here.close();
+    if (there) there.close();
+  }
+  if (flags['dry-run']) {
+    process.stdout.write(
+      `final sync from ${renderPvcRef(source)} (dry run)\n` +
+        `persistentvolumeclaim/${name} taken over as it is after that sync (dry run)\n` +
+        `persistentvolumeclaim/${name} replicates to ${renderPvcRef(source)} (dry run)\n`,
+    );
+    return;
+  }
+  await confirm(
+    `Fail back: a final sync from ${renderPvcRef(source)}, then persistentvolumeclaim "${name}" (context ${here.context}) is the application's and replicates to it. Continue?`,
+    flags.yes,
+    '',
+  );
+  const kube = {
+    kubeconfig: flags.kubeconfig,
+    'request-timeout': flags['request-timeout'],
+  };
+  const { syncPvc } = await import('./sync.ts');
+  await syncPvc(source.name, {
+    ...kube,
+    context: source.context,
+    namespace: source.namespace,
+    wait: true,
+    timeout: '30m',
+  });
+  const { failoverPvc } = await import('./failover.ts');
+  await failoverPvc(name, { ...flags, from: 'volume', yes: true }, { afterFinalSync: true });
+  await reversePvc(name, { ...flags, yes: true });
 }

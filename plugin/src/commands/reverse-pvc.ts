@@ -7,11 +7,12 @@ export default class ReversePvc extends Command {
   static override description = [
     'Run it at the site the application now runs at (after kubectl scribe failover), once the primary is back.',
     "The primary's old PVC (recorded by failover, or --to) becomes the destination: its old replication is retired and its volume reused, so only the differences cross. Stop the application there first; reverse asks before overwriting it, unless --yes.",
-    'To fail back later: stop the application here, kubectl scribe sync pvc NAME --wait, kubectl scribe failover pvc NAME --context PRIMARY --from volume, then kubectl scribe reverse pvc NAME --context PRIMARY.',
+    'To fail back later, stop the application at the DR site and run reverse again at the primary (kubectl scribe reverse pvc NAME --context PRIMARY): a final sync carries the last writes over, the primary takes its PVC over as it then is, and replication runs in the original direction again.',
   ].join('\n\n');
   static override examples = [
     'kubectl scribe reverse pvc data --context dr',
     'kubectl scribe reverse pvc data --context dr --to prod/apps/data --schedule "0 * * * *" --yes',
+    'kubectl scribe reverse pvc data --context prod   # fail back, once the application at dr is stopped',
   ];
   static override args = {
     name: Args.string({

@@ -33,6 +33,8 @@ export interface FailoverRequest {
   snapshot?: string | undefined;
   /** --as: restore into a new claim of this name and keep the destination claim. */
   as?: string | undefined;
+  /** The volume is known complete (fail back after a successful final sync). */
+  volumeComplete?: boolean;
   now: string;
 }
 
@@ -297,9 +299,10 @@ export function planFailover(r: FailoverRequest, s: FailoverState): FailoverPlan
   };
 
   if (r.from === 'volume') {
-    warnings.push(
-      'the volume holds what the last transfer left, which is incomplete if that transfer was cut off; --from snapshot gives the last complete sync',
-    );
+    if (!r.volumeComplete)
+      warnings.push(
+        'the volume holds what the last transfer left, which is incomplete if that transfer was cut off; --from snapshot gives the last complete sync',
+      );
     return {
       kind: 'steps',
       source,

@@ -37,6 +37,12 @@ export interface ReverseState {
 
 export type ReversePlan =
   | { kind: 'done'; message: string }
+  /**
+   * This claim still receives from `source` (the DR site after an earlier
+   * reverse): fail back — a final sync once the application there is stopped,
+   * this claim taken over as it then is, and replication turned around.
+   */
+  | { kind: 'failback'; source: PvcRef }
   | {
       kind: 'steps';
       target: PvcRef;
@@ -69,9 +75,12 @@ export function planReverse(r: ReverseRequest, s: ReverseState): ReversePlan {
   const parsed = parseSpec(s.claim.metadata?.annotations);
   const target = r.to ?? failedOverFrom(s.claim);
   if (parsed.spec?.role === 'destination') {
-    throw new CliError(
-      `${claimRef(here)} still receives from ${renderPvcRef(parsed.spec.source)}: fail over first (kubectl scribe failover pvc ${r.name} --context ${r.context} -n ${r.namespace}), then reverse`,
-    );
+    if (r.to && renderPvcRef(r.to) !== renderPvcRef(parsed.spec.source)) {
+      throw new CliError(
+        `${claimRef(here)} receives from ${renderPvcRef(parsed.spec.source)}: it can only fail back to it (leave out --to)`,
+      );
+    }
+    return { kind: 'failback', source: parsed.spec.source };
   }
   if (!target) {
     throw new CliError(
