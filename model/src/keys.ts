@@ -83,6 +83,11 @@ export const drKeys = {
   reversedAt: `${drPrefix}reversed-at`,
   /** The claim that replicates into it since, `CONTEXT/NAMESPACE/PVC`. */
   reversedFrom: `${drPrefix}reversed-from`,
+  /** On a claim being migrated: JSON of the workloads its cutover scaled to zero, to undo it. */
+  migrationScaled: `${drPrefix}migration-scaled`,
+  /** On a migrated claim: where its data went, `CONTEXT/NAMESPACE/PVC`, and when. */
+  migratedTo: `${drPrefix}migrated-to`,
+  migratedAt: `${drPrefix}migrated-at`,
   /** On the chosen snapshot while a failover replaces the claim: the claim to restore. */
   claimTemplate: `${drPrefix}claim-template`,
 } as const;

@@ -464,6 +464,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       'disable',
       'failover',
       'reverse',
+      'migrate',
       'version',
       ':4',
     ]);

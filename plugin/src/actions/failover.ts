@@ -1,7 +1,13 @@
 // `kubectl scribe failover pvc`: carries out the plan at the DR site, talking
 // only to the DR cluster (the primary may be gone), and says what it did.
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { components, componentLabel, drKeys, pvcLabel } from '../../../model/src/index.ts';
+import {
+  components,
+  componentLabel,
+  disableAnnotationsPatch,
+  drKeys,
+  pvcLabel,
+} from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { confirm } from '../cli/confirm.ts';
 import { CliError } from '../errors.ts';
@@ -57,10 +63,16 @@ async function stopReceiving(
   deadline: number,
 ): Promise<void> {
   const sel = destinationSelectors(name);
-  for (const job of (await c.listJobs(ns, sel.receivers)).items) {
-    if (await gone(c.deleteJob(ns, job.metadata!.name!)))
-      say(`job.batch/${job.metadata!.name} deleted`);
-  }
+  // A server pass that read the claim before its spec was removed may still
+  // start a receiver: deleting them is repeated until none is left (below).
+  const deleteReceivers = async () => {
+    for (const job of (await c.listJobs(ns, sel.receivers)).items) {
+      if (job.metadata?.deletionTimestamp) continue;
+      if (await gone(c.deleteJob(ns, job.metadata!.name!)))
+        say(`job.batch/${job.metadata!.name} deleted`);
+    }
+  };
+  await deleteReceivers();
   for (const svc of (await c.listServicesSelected(ns, sel.endpoints)).items) {
     if (await gone(c.deleteService(ns, svc.metadata!.name!)))
       say(`service/${svc.metadata!.name} deleted`);
@@ -75,9 +87,12 @@ async function stopReceiving(
     say(`secret/${plan.secret} deleted`);
   // Nothing may write into the volume once failover has said it is done.
   await waitUntil(deadline, async () => {
+    await deleteReceivers();
     const pods = await c.listPods(ns, '');
     const writers = pods.items
       .filter((p) => {
+        // A finished pod writes nothing any more.
+        if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return false;
         const l = p.metadata?.labels ?? {};
         const receiver = l[pvcLabel] === name && l[componentLabel] === components.receiver;
         const pluginRun =
@@ -197,6 +212,11 @@ export async function failoverPvc(
       }
     }
     const target = plan.create?.metadata?.name ?? name;
+    // A server pass that was under way may have written its status onto the
+    // claim after the spec was removed: the application's claim keeps none.
+    const final = await c.findPvc(ns, target);
+    const stray = disableAnnotationsPatch(final?.metadata?.annotations);
+    if (final && Object.keys(stray).length) await c.annotatePvc(ns, target, stray);
     process.stdout.write(
       `\npersistentvolumeclaim/${target} ${where} is ready for the application${result ? ' (it binds when a pod mounts it, or at once, as its StorageClass says)' : ''}.\n`,
     );

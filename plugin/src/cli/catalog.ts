@@ -41,7 +41,13 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'reverse:pvc',
     usage: 'reverse pvc NAME --context DR',
     summary:
-      "After a failover, replicate back into the primary's old PVC: only the differences cross.",
+      "After a failover, replicate back into the primary's old PVC; at the primary, fail back.",
+  },
+  {
+    id: 'migrate:pvc',
+    usage: 'migrate pvc NAME --to CONTEXT [--cutover]',
+    summary:
+      'Move a PVC to other storage or another cluster: sync in the background, then cut over briefly.',
   },
   { id: 'version', usage: 'version', summary: "Print the plugin's version." },
 ];
@@ -52,6 +58,7 @@ export const topics: Readonly<Record<string, { description: string }>> = {
   sync: { description: 'Sync a replicated resource now.' },
   failover: { description: "Make a replica the application's, at the DR site." },
   reverse: { description: 'Replicate in the other direction after a failover.' },
+  migrate: { description: 'Move a resource to other storage or another cluster.' },
 };
 
 export function summaryOf(id: string): string {

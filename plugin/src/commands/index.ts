@@ -1,10 +1,10 @@
 // The explicit command map oclif loads instead of scanning a directory. Each
 // class only declares flags; its run() imports the work, so --help and version
-// never load the Kubernetes client. Room is left for migrate (pvc),
-// install and doctor.
+// never load the Kubernetes client. Room is left for install and doctor.
 import DisablePvc from './disable-pvc.ts';
 import EnablePvc from './enable-pvc.ts';
 import FailoverPvc from './failover-pvc.ts';
+import MigratePvc from './migrate-pvc.ts';
 import ReversePvc from './reverse-pvc.ts';
 import Status from './status.ts';
 import SyncPvc from './sync-pvc.ts';
@@ -16,6 +16,7 @@ export const commands = {
   'sync:pvc': SyncPvc,
   'failover:pvc': FailoverPvc,
   'reverse:pvc': ReversePvc,
+  'migrate:pvc': MigratePvc,
   status: Status,
   version: Version,
 };

@@ -4,6 +4,7 @@
 import type {
   V1Deployment,
   V1JobList,
+  V1ReplicaSetList,
   V1PodList,
   V1PersistentVolumeClaim,
   V1PersistentVolumeClaimList,
@@ -319,6 +320,36 @@ export class Cluster {
       path: `${ns(namespace)}/pods`,
       query: { labelSelector },
       intent: { verb: 'list', resource: 'pods', namespace },
+    });
+  }
+
+  listReplicaSets(namespace: string): Promise<V1ReplicaSetList> {
+    return this.rest.request({
+      method: 'GET',
+      path: `${nsApps(namespace)}/replicasets`,
+      intent: { verb: 'list', resource: 'replicasets.apps', namespace },
+    });
+  }
+
+  /** A workload's replicas (apps/v1 Deployment, StatefulSet or ReplicaSet). */
+  async getReplicas(namespace: string, kind: string, name: string): Promise<number> {
+    const w = await this.rest.request<{ spec?: { replicas?: number } }>({
+      method: 'GET',
+      path: `${nsApps(namespace)}/${kind.toLowerCase()}s/${enc(name)}`,
+      intent: { verb: 'get', resource: `${kind.toLowerCase()}s.apps`, name, namespace },
+    });
+    return w.spec?.replicas ?? 1;
+  }
+
+  /** Sets a workload's replicas with a merge patch, as kubectl scale --replicas does in effect. */
+  setReplicas(namespace: string, kind: string, name: string, replicas: number): Promise<unknown> {
+    return this.rest.request({
+      method: 'PATCH',
+      path: `${nsApps(namespace)}/${kind.toLowerCase()}s/${enc(name)}`,
+      query: { fieldManager },
+      body: { spec: { replicas } },
+      contentType: patchContentType.merge,
+      intent: { verb: 'patch', resource: `${kind.toLowerCase()}s.apps`, name, namespace },
     });
   }
 
