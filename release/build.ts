@@ -12,7 +12,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -183,7 +183,7 @@ export function manifestAssets(): Record<string, string> {
  * byte for byte reproducible (anyone can check a release's sums).
  */
 function seaBlob(main: string, blob: string): void {
-  const config = join(dirname(blob), `${blob.split('/').pop()}.json`);
+  const config = `${blob}.json`;
   writeFileSync(
     config,
     JSON.stringify({
@@ -195,6 +195,7 @@ function seaBlob(main: string, blob: string): void {
     }),
   );
   run(process.execPath, ['--experimental-sea-config', config]);
+  rmSync(config);
 }
 
 /** Fails unless the binary is a Node.js of this version that takes a blob. */
@@ -211,32 +212,37 @@ function checkNodeBinary(path: string, t: Target): void {
   }
 }
 
-async function buildTarget(
-  t: Target,
-  o: BuildOptions,
-  version: string,
-  main: string,
-): Promise<BuiltArchive> {
-  const host = hostTarget();
-  const node = t === host ? process.execPath : o.nodes.get(targetName(t))!;
-  if (t !== host) checkNodeBinary(node, t);
+/**
+ * A single executable: a copy of the platform's Node.js binary with `main`
+ * (a CommonJS file) and the manifests injected. Exported for the tests, which
+ * build a probe with the same assets.
+ */
+export function singleExecutable(node: string, t: Target, main: string, out: string): void {
+  const blob = `${out}.blob`;
+  seaBlob(main, blob);
+  copyFileSync(node, out);
+  chmodSync(out, 0o755);
+  // The official Linux builds carry 18 MiB of symbols no user needs (addons
+  // link against .dynsym, which stays); strip knows only this machine's ELF.
+  if (t.os === 'linux' && t === hostTarget()) run('strip', ['--strip-all', out]);
+  if (t.os === 'darwin') run('codesign', ['--remove-signature', out]);
+  const postject = join(repo, 'node_modules/.bin/postject');
+  const macho = t.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [];
+  run(postject, [out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', seaFuse, ...macho]);
+  // macOS on arm64 runs no binary with an invalid signature: sign it ad hoc.
+  if (t.os === 'darwin') run('codesign', ['--sign', '-', out]);
+  rmSync(blob);
+}
+
+function nodeFor(t: Target, o: BuildOptions): string {
+  return t === hostTarget() ? process.execPath : o.nodes.get(targetName(t))!;
+}
+
+function buildTarget(t: Target, o: BuildOptions, version: string, main: string): BuiltArchive {
   const stage = join(o.out, `${t.os}-${t.arch}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  const blob = join(o.out, `sea-${t.os}-${t.arch}.blob`);
-  seaBlob(main, blob);
-
-  const bin = join(stage, binName);
-  copyFileSync(node, bin);
-  chmodSync(bin, 0o755);
-  // The official Linux builds carry 18 MiB of symbols no user needs (addons link against .dynsym, which stays).
-  if (t.os === 'linux' && t === host) run('strip', ['--strip-all', bin]);
-  if (t.os === 'darwin') run('codesign', ['--remove-signature', bin]);
-  const postject = join(repo, 'node_modules/.bin/postject');
-  const macho = t.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [];
-  run(postject, [bin, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', seaFuse, ...macho]);
-  // macOS on arm64 runs no binary with an invalid signature: sign it ad hoc.
-  if (t.os === 'darwin') run('codesign', ['--sign', '-', bin]);
+  singleExecutable(nodeFor(t, o), t, main, join(stage, binName));
 
   const extra = existsSync(join(repo, 'LICENSE')) ? 'LICENSE' : 'README.md';
   copyFileSync(join(repo, extra), join(stage, extra));
@@ -298,12 +304,12 @@ export async function buildRelease(o: BuildOptions): Promise<BuiltArchive[]> {
       'darwin binaries must be re-signed after the blob is injected, and codesign is not on PATH: build them on macOS',
     );
   }
+  for (const t of o.targets) if (t !== hostTarget()) checkNodeBinary(nodeFor(t, o), t);
   const version = packageVersion();
   mkdirSync(o.out, { recursive: true });
   const main = join(o.out, 'kubectl-scribe.cjs');
   await bundle(version, main);
-  const archives: BuiltArchive[] = [];
-  for (const t of o.targets) archives.push(await buildTarget(t, o, version, main));
+  const archives = o.targets.map((t) => buildTarget(t, o, version, main));
 
   const manifest = krewManifest(version, archives);
   const problems = validateKrewManifest(manifest);

@@ -149,14 +149,12 @@ export function validateKrewManifest(doc: unknown): string[] {
   }
   if (m.kind !== 'Plugin') problems.push(`kind is ${JSON.stringify(m.kind)}; it must be Plugin`);
   const name = m.metadata?.name;
-  if (
-    typeof name !== 'string' ||
-    !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name) ||
-    windowsReserved.test(name)
-  ) {
+  if (typeof name !== 'string' || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) {
     problems.push(
       `metadata.name ${JSON.stringify(name)} must be lowercase words joined by hyphens`,
     );
+  } else if (windowsReserved.test(name)) {
+    problems.push(`metadata.name ${name} is a reserved file name on Windows`);
   } else if (/^kube(ctl)?-/.test(name)) {
     problems.push(`metadata.name ${name} must not repeat kubectl's prefix`);
   }
@@ -210,6 +208,7 @@ function validatePlatform(p: KrewPlatform, at: string): string[] {
       problems.push(`${at}.files: each entry needs from and to`);
     } else if (
       typeof p.bin === 'string' &&
+      p.bin !== '' &&
       !p.files.some((f) => f.from === p.bin || (f.from.endsWith(`/${p.bin}`) && f.to === '.'))
     ) {
       problems.push(`${at}.bin ${p.bin} is not among the files installed`);
