@@ -53,6 +53,14 @@ export function hostTarget(): Target | undefined {
 }
 
 function parseOptions(argv: string[]): BuildOptions | 'help' {
+  try {
+    return parseOptionsOrThrow(argv);
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
+}
+
+function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -348,8 +356,7 @@ async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`wrote ${relative(process.cwd(), o.index) || o.index}\n`);
     return 0;
   } catch (err) {
-    const usageError =
-      err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usageError = err instanceof UsageError;
     process.stderr.write(
       `error: ${(err as Error).message}${usageError ? '; see release/build --help' : ''}\n`,
     );
