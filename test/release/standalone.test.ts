@@ -141,6 +141,19 @@ describe.skipIf(!canBuild)('the standalone kubectl-scribe', () => {
     expect(bad.stderr).toBe('error: unknown flag: --bogus; see kubectl scribe enable pvc --help\n');
   });
 
+  it('completes through kubectl when linked as kubectl_complete-scribe', async () => {
+    const links = join(dir, 'links');
+    mkdirSync(links);
+    symlinkSync(join(unpacked, 'kubectl-scribe'), join(links, 'kubectl_complete-scribe'));
+    const withLink = { ...env, PATH: `${links}:${env.PATH}` };
+    const words = async (...args: string[]) =>
+      (await exec(kubectlPath, ['__complete', 'scribe', ...args], withLink)).stdout
+        .trim()
+        .split('\n');
+    expect(await words('')).toEqual(['enable', 'status', 'sync', 'disable', 'version', ':4']);
+    expect(await words('status', '-o', '')).toEqual(['json', 'yaml', 'wide', ':4']);
+  });
+
   it('talks to a cluster over TLS as the sources do', async () => {
     await kubectl('create', 'namespace', 'apps');
     const none = await kubectl('scribe', 'status', '-n', 'apps', '-o', 'json');
