@@ -12,7 +12,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -117,8 +117,8 @@ function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
 }
 
 /** Runs a step quietly (postject chatters); its output only when it fails. */
-function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+function run(cmd: string, args: string[], cwd?: string): void {
+  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   if (r.status !== 0) {
     const said = `${r.stdout}${r.stderr}`.trim();
@@ -195,14 +195,15 @@ function seaBlob(main: string, blob: string): void {
   writeFileSync(
     config,
     JSON.stringify({
-      main,
+      // Relative: Node.js records the path it was given in the blob.
+      main: basename(main),
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
       assets: manifestAssets(),
     }),
   );
-  run(process.execPath, ['--experimental-sea-config', config]);
+  run(process.execPath, ['--experimental-sea-config', config], dirname(main));
   rmSync(config);
 }
 

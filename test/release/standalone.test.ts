@@ -271,6 +271,20 @@ describe.skipIf(!canBuild || !arm64Node || !qemu || !existsSync(arm64Root))(
   },
 );
 
+describe.skipIf(!canBuild)('the archive', () => {
+  it('is reproducible: a second build elsewhere has the same bytes', async () => {
+    const again = join(dir, 'again');
+    const r = await exec(
+      join(repo, 'release', 'build'),
+      ['--out', again, '--index', join(again, 'krew-index.yaml')],
+      process.env,
+    );
+    expect(r.code).toBe(0);
+    const name = archiveName(version, { os: 'linux', arch: 'amd64' });
+    expect(readFileSync(join(again, name)).equals(readFileSync(join(out, name)))).toBe(true);
+  }, 600_000);
+});
+
 describe('release/build refuses', () => {
   const build = (...args: string[]) => exec(join(repo, 'release', 'build'), args, process.env);
 
