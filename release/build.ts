@@ -159,13 +159,9 @@ async function bundle(version: string, file: string): Promise<void> {
       // CommonJS has no import.meta; the binary's own path stands in for the
       // module URL (only oclif's notional root and createRequire use it).
       'import.meta.url': 'scribeModuleUrl',
-      'import.meta.dirname': 'scribeModuleDir',
     },
     banner: {
-      js: [
-        'var scribeModuleUrl = require("node:url").pathToFileURL(process.execPath).href;',
-        'var scribeModuleDir = require("node:path").dirname(process.execPath);',
-      ].join('\n'),
+      js: 'var scribeModuleUrl = require("node:url").pathToFileURL(process.execPath).href;',
     },
   });
 }
