@@ -239,8 +239,9 @@ export function singleExecutable(node: string, t: Target, main: string, out: str
   rmSync(blob);
 }
 
+/** A platform's Node.js: the one given with --node, else (for this machine) the pinned one. */
 function nodeFor(t: Target, o: BuildOptions): string {
-  return t === hostTarget() ? process.execPath : o.nodes.get(targetName(t))!;
+  return o.nodes.get(targetName(t)) ?? process.execPath;
 }
 
 function buildTarget(t: Target, o: BuildOptions, version: string, main: string): BuiltArchive {
@@ -309,7 +310,7 @@ export async function buildRelease(o: BuildOptions): Promise<BuiltArchive[]> {
       'darwin binaries must be re-signed after the blob is injected, and codesign is not on PATH: build them on macOS',
     );
   }
-  for (const t of o.targets) if (t !== hostTarget()) checkNodeBinary(nodeFor(t, o), t);
+  for (const t of o.targets) if (o.nodes.has(targetName(t))) checkNodeBinary(nodeFor(t, o), t);
   const version = packageVersion();
   mkdirSync(o.out, { recursive: true });
   const main = join(o.out, 'kubectl-scribe.cjs');
