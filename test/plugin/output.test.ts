@@ -249,7 +249,9 @@ describe('completion answers', () => {
   const c = (...args: string[]) => complete(args, src).then(renderCompletion);
 
   it('follows the words typed so far', async () => {
-    expect(await c('')).toBe('enable\nstatus\nsync\ndisable\nversion\n:4\n');
+    expect(await c('')).toBe(
+      'enable\nstatus\nsync\ndisable\ninstall\nuninstall\ndoctor\nversion\n:4\n',
+    );
     expect(await c('s')).toBe('status\nsync\n:4\n');
     expect(await c('enable', '')).toBe('pvc\n:4\n');
     expect(await c('enable', 'pvc', 'd')).toBe('data\n:4\n');

@@ -31,6 +31,21 @@ export const catalog: readonly CatalogEntry[] = [
     usage: 'disable pvc NAME [--delete-destination]',
     summary: "Stop replicating a PVC: remove Scribe's annotations, Secrets and endpoint.",
   },
+  {
+    id: 'install',
+    usage: 'install [--dry-run]',
+    summary: "Install or upgrade Scribe's webhook and replicator in a cluster.",
+  },
+  {
+    id: 'uninstall',
+    usage: 'uninstall [--force] [--yes]',
+    summary: 'Remove Scribe from a cluster (refused while PVCs are replicated).',
+  },
+  {
+    id: 'doctor',
+    usage: 'doctor',
+    summary: 'Check a cluster for Scribe and say what to fix.',
+  },
   { id: 'version', usage: 'version', summary: "Print the plugin's version." },
 ];
 

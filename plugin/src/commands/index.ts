@@ -1,11 +1,14 @@
 // The explicit command map oclif loads instead of scanning a directory. Each
 // class only declares flags; its run() imports the work, so --help and version
 // never load the Kubernetes client. Room is left for failover, reverse,
-// migrate (pvc), install and doctor.
+// migrate (pvc).
 import DisablePvc from './disable-pvc.ts';
+import Doctor from './doctor.ts';
 import EnablePvc from './enable-pvc.ts';
+import Install from './install.ts';
 import Status from './status.ts';
 import SyncPvc from './sync-pvc.ts';
+import Uninstall from './uninstall.ts';
 import Version from './version.ts';
 
 export const commands = {
@@ -13,5 +16,8 @@ export const commands = {
   'disable:pvc': DisablePvc,
   'sync:pvc': SyncPvc,
   status: Status,
+  install: Install,
+  uninstall: Uninstall,
+  doctor: Doctor,
   version: Version,
 };

@@ -290,6 +290,35 @@ function decodeContinue(s: string): ContinueToken {
   }
 }
 
+/**
+ * `kubectl auth can-i`: what the stand-in's authorizer (auth.ts) would decide
+ * for the asking user. Every user may ask (system:basic-user); the review is
+ * not stored. The group is not listed in discovery.
+ */
+export function selfSubjectAccessReview(user: UserInfo, body: string): object {
+  let review: { spec?: { resourceAttributes?: { verb?: string } } } = {};
+  try {
+    review = JSON.parse(body) as typeof review;
+  } catch {
+    throw badRequest('the SelfSubjectAccessReview is not valid JSON');
+  }
+  const verb = review.spec?.resourceAttributes?.verb;
+  if (!verb) throw badRequest('spec.resourceAttributes.verb: Required value');
+  const yes = allowed(user, verb);
+  return {
+    kind: 'SelfSubjectAccessReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    spec: review.spec,
+    status: yes
+      ? {
+          allowed: true,
+          reason: user.groups.includes('system:masters') ? 'system:masters' : 'read-only user',
+        }
+      : { allowed: false },
+  };
+}
+
 export interface Handler {
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Ends every open watch stream (server shutdown). */
@@ -311,6 +340,10 @@ export function createHandler(deps: HttpDeps): Handler {
 
     const user = authenticate(req.headers.authorization, deps.tokens);
     if (!user) return sendError(res, unauthorized());
+
+    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+      return send(res, 201, selfSubjectAccessReview(user, await readBody(req)));
+    }
 
     if (
       method === 'GET' &&

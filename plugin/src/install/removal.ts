@@ -1,0 +1,62 @@
+// What uninstall removes and what stops it (pure).
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { parseSpec } from '../../../model/src/index.ts';
+import { kinds, type KindInfo, type ManifestObject } from './resources.ts';
+
+/** The label every object of Scribe's manifests carries. */
+export const partOfScribe = 'app.kubernetes.io/name=scribe';
+
+export interface Replicated {
+  namespace: string;
+  name: string;
+  role: string;
+}
+
+/** Claims whose annotations still ask Scribe to replicate them (either side). */
+export function replicatedClaims(pvcs: readonly V1PersistentVolumeClaim[]): Replicated[] {
+  return pvcs.flatMap((p) => {
+    const parsed = parseSpec(p.metadata?.annotations);
+    if (!parsed.enabled) return [];
+    return [
+      {
+        namespace: p.metadata?.namespace ?? '',
+        name: p.metadata?.name ?? '',
+        role: parsed.spec?.role ?? 'invalid spec',
+      },
+    ];
+  });
+}
+
+export function refusal(claims: readonly Replicated[], context: string): string {
+  const lines = claims.map((c) =>
+    c.role === 'destination'
+      ? `  ${c.namespace}/${c.name} (destination: disable its source)`
+      : `  ${c.namespace}/${c.name} (${c.role}): kubectl scribe disable pvc ${c.name} -n ${c.namespace} --context ${context}`,
+  );
+  return [
+    `${claims.length} PVC${claims.length === 1 ? ' is' : 's are'} still replicated in context "${context}"; without Scribe their replication would stop half-way, with its temporary copies and endpoints left behind:`,
+    ...lines,
+    'disable them first, or pass --force to remove Scribe anyway',
+  ].join('\n');
+}
+
+/**
+ * The order of removal: the webhook configurations first (so no write waits
+ * on a webhook that is going away), the namespaced parts with their
+ * namespace, the cluster-wide RBAC and policies last.
+ */
+export function removalOrder(objects: readonly ManifestObject[]): ManifestObject[] {
+  const rank = (o: ManifestObject): number => {
+    if (/WebhookConfiguration$/.test(o.kind)) return 0;
+    if (o.kind === 'ValidatingAdmissionPolicyBinding') return 1;
+    if (o.metadata.namespace) return 2;
+    if (o.kind === 'Namespace') return 3;
+    return 4;
+  };
+  return [...objects].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Cluster-wide kinds, listed by label; the namespaced ones go with the namespace. */
+export const clusterKinds: readonly KindInfo[] = kinds.filter(
+  (k) => !k.namespaced && k.kind !== 'Namespace',
+);
