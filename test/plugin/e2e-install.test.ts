@@ -143,10 +143,43 @@ describe.skipIf(!hasKubectl)(
         (await c.clients.admission.readValidatingWebhookConfiguration({ name: 'scribe-webhook' }))
           .webhooks?.[0]?.clientConfig?.caBundle;
       const caBefore = await bundle();
+      // What an older release applied and this one no longer has, and an object
+      // someone else made with Scribe's label: only the first is pruned.
+      const configMap = (name: string) =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name,
+            namespace: 'scribe-system',
+            labels: { 'app.kubernetes.io/name': 'scribe' },
+          },
+          data: { a: 'b' },
+        });
+      for (const [name, manager] of [
+        ['scribe-dropped', 'kubectl-scribe'],
+        ['notes', 'kubectl'],
+      ] as const) {
+        const a = await kubectl(
+          ['--context', 'prod', 'apply', '--server-side', '--field-manager', manager, '-f', '-'],
+          configMap(name),
+        );
+        expect(a.code, a.stderr).toBe(0);
+      }
       const r = await kubectl(['scribe', 'install', '--context', 'prod']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain('Upgrading Scribe');
       expect(r.stdout).toMatch(/upgraded in context "prod"/);
+      expect(r.stdout).toContain('configmap/scribe-dropped pruned');
+      expect(r.stdout).not.toContain('notes pruned');
+      const cms = await c.clients.core.listNamespacedConfigMap({ namespace: 'scribe-system' });
+      expect(cms.items.map((m) => m.metadata?.name)).toContain('notes');
+      expect(cms.items.map((m) => m.metadata?.name)).not.toContain('scribe-dropped');
+      // The webhook's own CA Secret (labelled, made by the webhook) stays.
+      await c.clients.core.readNamespacedSecret({
+        name: 'scribe-webhook-ca',
+        namespace: 'scribe-system',
+      });
       expect(await pods()).toEqual(before);
       expect(await bundle()).toBe(caBefore);
     }, 120_000);
@@ -266,14 +299,9 @@ describe.skipIf(!hasKubectl)(
         'clusterrolebinding.rbac.authorization.k8s.io/scribe-replicator deleted',
       );
       expect(r.stderr).toContain('Warning: --force');
-      await waitFor(
-        'namespace scribe-system to go',
-        async () => {
-          const ns = await c.clients.core.listNamespace();
-          return ns.items.some((n) => n.metadata?.name === 'scribe-system') ? undefined : true;
-        },
-        60_000,
-      );
+      // uninstall returns once the namespace is gone, as kubectl delete does.
+      const ns = await c.clients.core.listNamespace();
+      expect(ns.items.map((n) => n.metadata?.name)).not.toContain('scribe-system');
       const left = await kubectl([
         '--context',
         'prod',

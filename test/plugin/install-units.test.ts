@@ -22,7 +22,12 @@ import {
   type SeaAssets,
 } from '../../plugin/src/install/manifests-source.ts';
 import { probeResult, rolloutOf } from '../../plugin/src/install/readiness.ts';
-import { refusal, removalOrder, replicatedClaims } from '../../plugin/src/install/removal.ts';
+import {
+  prunable,
+  refusal,
+  removalOrder,
+  replicatedClaims,
+} from '../../plugin/src/install/removal.ts';
 import { renderBuild } from '../../plugin/src/install/render.ts';
 import {
   displayName,
@@ -226,6 +231,30 @@ describe('uninstall decisions', () => {
       'Deployment',
       'Namespace',
       'ClusterRole',
+    ]);
+  });
+});
+
+describe('pruning on upgrade', () => {
+  it('deletes only what install applied before and the build no longer holds', () => {
+    const o = (kind: string, name: string, manager?: string): ManifestObject => ({
+      apiVersion: 'v1',
+      kind,
+      metadata: {
+        name,
+        namespace: 'scribe-system',
+        ...(manager ? { managedFields: [{ manager, operation: 'Apply' }] } : {}),
+      },
+    });
+    const rendered = [o('Service', 'scribe-webhook')];
+    const found = [
+      o('Service', 'scribe-webhook', 'kubectl-scribe'),
+      o('ConfigMap', 'dropped', 'kubectl-scribe'),
+      o('Secret', 'scribe-webhook-ca', 'scribe-webhook'),
+      o('ConfigMap', 'unmanaged'),
+    ];
+    expect(prunable(found, rendered, 'kubectl-scribe').map((x) => x.metadata.name)).toEqual([
+      'dropped',
     ]);
   });
 });

@@ -1,9 +1,11 @@
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
-import type { KubeRest } from '../kube/rest.ts';
+import { fieldManager, type KubeRest } from '../kube/rest.ts';
 import { parseRequestTimeout } from '../kubeconfig/resolve.ts';
 import {
   applyObject,
+  deleteObject,
+  listLabelled,
   dryRunCreatePvc,
   getDeployment,
   getObject,
@@ -12,6 +14,7 @@ import {
 import { chooseBuild, parseServerVersion } from '../install/build.ts';
 import { manifestsSource } from '../install/manifests-source.ts';
 import { probeClaim, probeResult, rolloutOf, type ProbeResult } from '../install/readiness.ts';
+import { installedKinds, partOfScribe, prunable } from '../install/removal.ts';
 import { renderBuild } from '../install/render.ts';
 import { displayName, installNamespace, type ManifestObject } from '../install/resources.ts';
 import { VERSION } from '../version.ts';
@@ -43,6 +46,20 @@ export function validatingWebhookName(objects: readonly ManifestObject[]): strin
   const name = v?.webhooks?.[0]?.name;
   if (!name) throw new CliError('the manifests hold no validating webhook');
   return name;
+}
+
+/** Scribe's objects in the cluster: in its namespace and cluster-wide, by the manifests' label. */
+export async function installedObjects(
+  rest: KubeRest,
+  namespace: string,
+): Promise<ManifestObject[]> {
+  const found: ManifestObject[] = [];
+  for (const k of installedKinds()) {
+    found.push(
+      ...(await listLabelled(rest, k, partOfScribe, k.namespaced ? namespace : undefined)),
+    );
+  }
+  return found;
 }
 
 export async function probeWebhook(rest: KubeRest, webhook: string): Promise<ProbeResult> {
@@ -92,15 +109,34 @@ export async function install(flags: InstallFlags): Promise<void> {
     const before = await Promise.all(deployments.map((d) => getObject(rest, d)));
     const upgrade = before.some(Boolean);
     process.stderr.write(
-      `${upgrade ? 'Upgrading' : 'Installing'} Scribe v${VERSION} in context "${cluster.context}" (Kubernetes ${version.gitVersion}): ${build.why}; manifests from the ${source.origin === 'checkout' ? `checkout (${source.root}manifests)` : 'executable'}, rendered by kubectl kustomize\n`,
+      `${dryRun ? 'Dry run: ' : ''}${upgrade ? 'Upgrading' : 'Installing'} Scribe v${VERSION} in context "${cluster.context}" (Kubernetes ${version.gitVersion}): ${build.why}; manifests from the ${source.origin === 'checkout' ? `checkout (${source.root}manifests)` : 'executable'}, rendered by kubectl kustomize\n`,
     );
+    // A server dry run of an object in a namespace that does not exist yet
+    // is a 404 (as with kubectl apply --dry-run=server): such objects are
+    // listed, not sent.
+    const namespaceMissing =
+      dryRun &&
+      !(await getObject(rest, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      }));
     for (const o of objects) {
+      if (namespaceMissing && o.metadata.namespace === namespace) {
+        process.stdout.write(
+          `${displayName(o)} serverside-applied (dry run, not sent: namespace ${namespace} does not exist yet)\n`,
+        );
+        continue;
+      }
       await applyObject(rest, o, dryRun);
       process.stdout.write(
         `${displayName(o)} serverside-applied${dryRun ? ' (server dry run)' : ''}\n`,
       );
     }
     if (dryRun) return;
+    for (const o of prunable(await installedObjects(rest, namespace), objects, fieldManager)) {
+      if (await deleteObject(rest, o, false)) process.stdout.write(`${displayName(o)} pruned\n`);
+    }
     const tls = objects.some((o) => o.kind === 'Certificate')
       ? 'cert-manager issues the webhook certificate and injects caBundle'
       : `the webhook makes its own CA (secret ${namespace}/scribe-webhook-ca), signs and rotates its serving certificate, and writes caBundle itself`;

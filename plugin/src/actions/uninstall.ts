@@ -11,12 +11,16 @@ import {
 } from '../install/removal.ts';
 import { displayName, type ManifestObject } from '../install/resources.ts';
 import { connect } from './connect.ts';
+import { waitTimeoutMs } from './install.ts';
 
 export interface UninstallFlags extends KubeFlagValues {
   force?: boolean;
   yes?: boolean;
   'dry-run'?: boolean;
+  'wait-timeout'?: string | undefined;
 }
+
+const pollMs = Number(process.env.SCRIBE_POLL_MS) || 1000;
 
 /** The namespace Scribe's manifests create. */
 export const scribeNamespace = 'scribe-system';
@@ -75,6 +79,24 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
       const did = await deleteObject(rest, o, dryRun);
       if (did)
         process.stdout.write(`${displayName(o)} deleted${dryRun ? ' (server dry run)' : ''}\n`);
+    }
+    if (dryRun || !ns) return;
+    // As kubectl delete does: return once the namespace (and all in it) is gone.
+    const deadline = Date.now() + waitTimeoutMs(flags['wait-timeout']);
+    process.stderr.write(`Waiting for namespace ${scribeNamespace} to be removed...\n`);
+    while (
+      await getObject(rest, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: scribeNamespace },
+      })
+    ) {
+      if (Date.now() + pollMs > deadline) {
+        throw new CliError(
+          `namespace ${scribeNamespace} is still terminating after ${flags['wait-timeout'] ?? '5m'}: see what holds it with kubectl get namespace ${scribeNamespace} -o yaml --context ${cluster.context}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {
     cluster.close();

@@ -15,6 +15,10 @@ export default class Uninstall extends Command {
     force: Flags.boolean({ summary: 'Remove Scribe even while PVCs are replicated.' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
     'dry-run': Flags.boolean({ summary: 'Send the deletes with dryRun=All; change nothing.' }),
+    'wait-timeout': Flags.string({
+      summary: 'How long to wait for the namespace to be removed: 90s, 5m.',
+      default: '5m',
+    }),
   };
 
   async run(): Promise<void> {

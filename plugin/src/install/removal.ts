@@ -60,3 +60,35 @@ export function removalOrder(objects: readonly ManifestObject[]): ManifestObject
 export const clusterKinds: readonly KindInfo[] = kinds.filter(
   (k) => !k.namespaced && k.kind !== 'Namespace',
 );
+
+const identity = (o: ManifestObject) =>
+  `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** Applied by `manager` with server-side apply (the object's managedFields say so). */
+export function appliedBy(o: ManifestObject, manager: string): boolean {
+  const entries = o.metadata.managedFields as
+    { manager?: string; operation?: string }[] | undefined;
+  return (entries ?? []).some((m) => m.manager === manager && m.operation === 'Apply');
+}
+
+/**
+ * What an earlier install applied that this build no longer holds (an
+ * upgrade that drops an object): labelled as Scribe's, applied by install's
+ * field manager, and not in `rendered`. Objects Scribe's programs made at run
+ * time (the webhook's CA Secret) have another manager and stay.
+ */
+export function prunable(
+  found: readonly ManifestObject[],
+  rendered: readonly ManifestObject[],
+  manager: string,
+): ManifestObject[] {
+  const keep = new Set(rendered.map(identity));
+  return found.filter(
+    (o) => o.kind !== 'Namespace' && !keep.has(identity(o)) && appliedBy(o, manager),
+  );
+}
+
+/** Every kind to look through for Scribe's objects: namespaced ones in `namespace`. */
+export function installedKinds(): readonly KindInfo[] {
+  return kinds.filter((k) => k.kind !== 'Namespace');
+}
