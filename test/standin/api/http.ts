@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { V1DeleteOptions } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, type KubeObject } from './admission-seam.ts';
-import { allowed, authenticate, type Tokens, type UserInfo } from './auth.ts';
+import { allowed, ANONYMOUS, authenticate, type Tokens, type UserInfo } from './auth.ts';
 import {
   apiGroupDocument,
   apiGroupListDocument,
@@ -342,6 +342,20 @@ export function createHandler(deps: HttpDeps): Handler {
     if (!user) return sendError(res, unauthorized());
 
     if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+      // system:basic-user lets every authenticated user ask; anonymous is refused.
+      if (user === ANONYMOUS) {
+        return sendError(
+          res,
+          forbiddenRequest(
+            user.username,
+            'create',
+            'authorization.k8s.io',
+            'selfsubjectaccessreviews',
+            undefined,
+            undefined,
+          ),
+        );
+      }
       return send(res, 201, selfSubjectAccessReview(user, await readBody(req)));
     }
 
