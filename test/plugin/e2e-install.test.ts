@@ -15,6 +15,7 @@ import { startCluster, type Cluster } from '../standin/cluster.ts';
 import { waitFor } from '../standin/cluster-testing.ts';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 const pluginBin = join(import.meta.dirname, '..', '..', 'plugin', 'bin');
 
 let c: Cluster;
@@ -27,10 +28,10 @@ interface Run {
   stderr: string;
 }
 
-function kubectl(args: string[], input?: string): Promise<Run> {
+function run(program: string, args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
-      'kubectl',
+      program,
       args,
       { env, timeout: 120_000, maxBuffer: 8 << 20 },
       (err, stdout, stderr) => {
@@ -41,6 +42,8 @@ function kubectl(args: string[], input?: string): Promise<Run> {
     child.stdin?.end(input ?? '');
   });
 }
+
+const kubectl = (args: string[], input?: string) => run('kubectl', args, input);
 
 const doctorJson = async (context = 'prod') => {
   const r = await kubectl(['scribe', 'doctor', '--context', context, '-o', 'json']);
@@ -259,7 +262,7 @@ describe.skipIf(!hasKubectl)(
       expect((await doctorJson()).code).toBe(0);
     }, 180_000);
 
-    it('uninstall refuses while a PVC is replicated, and asks for --yes without a terminal', async () => {
+    it('uninstall refuses while a PVC is replicated, asks on a terminal, and wants --yes without one', async () => {
       await c.clients.core.createNamespacedPersistentVolumeClaim({
         namespace: 'default',
         body: {
@@ -284,6 +287,18 @@ describe.skipIf(!hasKubectl)(
       const unconfirmed = await kubectl(['scribe', 'uninstall', '--context', 'prod', '--force']);
       expect(unconfirmed.code).toBe(1);
       expect(unconfirmed.stderr).toContain('pass --yes to confirm');
+      // On a terminal (script(1) gives it one) it asks; anything but yes cancels.
+      if (hasScript) {
+        const asked = await run(
+          'script',
+          ['-qec', 'kubectl scribe uninstall --context prod --force', '/dev/null'],
+          'n\n',
+        );
+        expect(asked.code).toBe(1);
+        expect(asked.stdout).toContain('Remove Scribe? [y/N]');
+        expect(asked.stdout).toContain('namespace/scribe-system');
+        expect(asked.stdout).toContain('error: uninstall cancelled; nothing was deleted');
+      }
       // Nothing was removed.
       expect((await deployment('scribe-webhook')).metadata?.name).toBe('scribe-webhook');
     }, 60_000);
