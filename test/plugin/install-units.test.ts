@@ -343,7 +343,7 @@ describe('doctor verdicts', () => {
         }),
         'snapshot-api',
       )?.status,
-    ).toBe('WARN');
+    ).toBe('FAIL');
     const perms = pluginPermissions('shop');
     expect(
       rbacCheck(

@@ -215,11 +215,13 @@ export function storageChecks(f: StorageFacts): Check[] {
   const snapFix =
     'install the snapshot CRDs and controller (github.com/kubernetes-csi/external-snapshotter) and a VolumeSnapshotClass for your CSI driver';
   if (!f.snapshotApi) {
+    // The replicator keeps every destination's history as VolumeSnapshots:
+    // without the API no claim in this cluster can receive.
     out.push(
       bad(
         'snapshot-api',
-        'WARN',
-        'snapshot.storage.k8s.io/v1 is not served: method snapshot is unavailable',
+        'FAIL',
+        'snapshot.storage.k8s.io/v1 is not served: this cluster cannot be a destination (the replicator snapshots every complete sync) and method snapshot is unavailable',
         snapFix,
       ),
     );
@@ -231,7 +233,12 @@ export function storageChecks(f: StorageFacts): Check[] {
             'volumesnapshotclasses',
             f.snapshotClasses.map((c) => `${c.metadata.name} (${c.driver})`).join(', '),
           )
-        : bad('volumesnapshotclasses', 'WARN', 'none: method snapshot is unavailable', snapFix),
+        : bad(
+            'volumesnapshotclasses',
+            'WARN',
+            "none: method snapshot is unavailable, and destinations' snapshots wait for a class",
+            snapFix,
+          ),
     );
   }
   if (f.storageClasses.length === 0) {
