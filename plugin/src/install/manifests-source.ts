@@ -4,7 +4,6 @@
 // written out to a temporary directory for kubectl kustomize to read.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +28,10 @@ export interface SeaAssets {
 export const assetPrefix = 'manifests/';
 
 function nodeSea(): SeaAssets | undefined {
-  try {
-    const sea = createRequire(import.meta.url)('node:sea') as Partial<SeaAssets>;
-    // getAssetKeys arrived after isSea; an executable without it cannot list its assets.
-    return typeof sea.isSea === 'function' && sea.isSea() ? (sea as SeaAssets) : undefined;
-  } catch {
-    return undefined;
-  }
+  // getBuiltinModule, not import or require: it works the same in this ESM
+  // source and in the release's bundle, whatever format that is.
+  const sea = process.getBuiltinModule?.('node:sea') as Partial<SeaAssets> | undefined;
+  return typeof sea?.isSea === 'function' && sea.isSea() ? (sea as SeaAssets) : undefined;
 }
 
 /** Writes every embedded manifests/ asset below a new temporary directory. */
