@@ -171,7 +171,7 @@ describe.skipIf(!hasKubectl)(
       }
       const r = await kubectl(['scribe', 'install', '--context', 'prod']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('Upgrading Scribe');
+      expect(r.stderr).toMatch(/Upgrading Scribe \(running ghcr\.io\/backube\/scribe:\S+\) to v/);
       expect(r.stdout).toMatch(/upgraded in context "prod"/);
       expect(r.stdout).toContain('configmap/scribe-dropped pruned');
       expect(r.stdout).not.toContain('notes pruned');
@@ -279,6 +279,19 @@ describe.skipIf(!hasKubectl)(
           spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Mi' } } },
         },
       });
+      // The installed replicator (a pod of the manifests' Deployment) takes the
+      // destination up: its endpoint Service appears.
+      await waitFor(
+        'the installed replicator to create the endpoint of default/orders',
+        async () => {
+          const svcs = await c.clients.core.listNamespacedService({
+            namespace: 'default',
+            labelSelector: 'scribe.backube.io/pvc=orders',
+          });
+          return svcs.items.length > 0 ? true : undefined;
+        },
+        60_000,
+      );
       const refused = await kubectl(['scribe', 'uninstall', '--context', 'prod', '--yes']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('1 PVC is still replicated in context "prod"');

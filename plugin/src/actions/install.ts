@@ -1,3 +1,4 @@
+import type { V1Deployment } from '@kubernetes/client-node';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { fieldManager, type KubeRest } from '../kube/rest.ts';
@@ -108,8 +109,10 @@ export async function install(flags: InstallFlags): Promise<void> {
     const deployments = objects.filter((o) => o.kind === 'Deployment');
     const before = await Promise.all(deployments.map((d) => getObject(rest, d)));
     const upgrade = before.some(Boolean);
+    const running = (before.find(Boolean) as V1Deployment | undefined)?.spec?.template?.spec
+      ?.containers?.[0]?.image;
     process.stderr.write(
-      `${dryRun ? 'Dry run: ' : ''}${upgrade ? 'Upgrading' : 'Installing'} Scribe v${VERSION} in context "${cluster.context}" (Kubernetes ${version.gitVersion}): ${build.why}; manifests from the ${source.origin === 'checkout' ? `checkout (${source.root}manifests)` : 'executable'}, rendered by kubectl kustomize\n`,
+      `${dryRun ? 'Dry run: ' : ''}${upgrade ? `Upgrading Scribe${running ? ` (running ${running})` : ''} to` : 'Installing Scribe'} v${VERSION} in context "${cluster.context}" (Kubernetes ${version.gitVersion}): ${build.why}; manifests from the ${source.origin === 'checkout' ? `checkout (${source.root}manifests)` : 'executable'}, rendered by kubectl kustomize\n`,
     );
     // A server dry run of an object in a namespace that does not exist yet
     // is a 404 (as with kubectl apply --dry-run=server): such objects are
