@@ -457,7 +457,17 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
   it('completion through kubectl: commands, PVC names, contexts', async () => {
     const words = async (...args: string[]) =>
       (await ok(['__complete', 'scribe', ...args])).stdout.trim().split('\n');
-    expect(await words('')).toEqual(['enable', 'status', 'sync', 'disable', 'version', ':4']);
+    expect(await words('')).toEqual([
+      'enable',
+      'status',
+      'sync',
+      'disable',
+      'install',
+      'uninstall',
+      'doctor',
+      'version',
+      ':4',
+    ]);
     expect(await words('sync', 'pvc', '-n', 'apps', '')).toEqual(['data', ':4']);
     expect(await words('enable', 'pvc', 'data', '--to', '')).toEqual([
       'prod',
