@@ -199,6 +199,7 @@ describe.skipIf(!hasKubectl)(
       for (const name of [
         'deployment/scribe-webhook',
         'deployment/scribe-replicator',
+        'replicator-lease',
         'webhook-configurations',
         'ca-bundle',
         'webhook-ca',

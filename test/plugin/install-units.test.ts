@@ -10,6 +10,7 @@ import {
   admissionCheck,
   type Check,
   deploymentCheck,
+  leaseCheck,
   rbacCheck,
   pluginPermissions,
   storageChecks,
@@ -296,6 +297,29 @@ describe('doctor verdicts', () => {
     expect(
       webhookTlsChecks({ ...facts(undefined, undefined), validating: undefined })[0],
     ).toMatchObject({ status: 'FAIL', fix: 'kubectl scribe install' });
+  });
+
+  it('wants a replicator lease that is held and renewed', () => {
+    const now = new Date('2026-12-06T12:00:00Z');
+    const lease = (renew: string) => ({
+      spec: {
+        holderIdentity: 'scribe-replicator-abc',
+        leaseDurationSeconds: 15,
+        renewTime: new Date(renew),
+      },
+    });
+    expect(leaseCheck('ns', undefined, now)).toMatchObject({
+      status: 'FAIL',
+      message: expect.stringContaining('nothing drives syncs'),
+    });
+    expect(leaseCheck('ns', lease('2026-12-06T11:59:55Z'), now)).toMatchObject({
+      status: 'OK',
+      message: 'held by scribe-replicator-abc, renewed 5s ago',
+    });
+    expect(leaseCheck('ns', lease('2026-12-06T11:58:00Z'), now)).toMatchObject({
+      status: 'FAIL',
+      message: expect.stringContaining('last renewed 120s ago (lease 15s)'),
+    });
   });
 
   it('judges Deployments, the admission probe, storage and RBAC', () => {

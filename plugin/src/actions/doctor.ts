@@ -1,4 +1,5 @@
 import type {
+  V1Lease,
   V1MutatingWebhookConfiguration,
   V1Secret,
   V1StorageClass,
@@ -8,6 +9,7 @@ import type { KubeFlagValues } from '../cli/flags.ts';
 import {
   admissionCheck,
   deploymentCheck,
+  leaseCheck,
   pluginPermissions,
   rbacCheck,
   storageChecks,
@@ -95,6 +97,19 @@ export async function gatherChecks(rest: KubeRest, namespace: string, now = new 
       ])),
     );
   }
+  checks.push(
+    ...(await guarded('replicator-lease', async () => [
+      leaseCheck(
+        ns,
+        await getObject<V1Lease>(rest, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: 'scribe-replicator', namespace: ns },
+        }),
+        now,
+      ),
+    ])),
+  );
   checks.push(
     ...(await guarded('webhook-configurations', async () => {
       const cfg = (kind: string) => ({

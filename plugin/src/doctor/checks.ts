@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import type {
   V1Deployment,
+  V1Lease,
   V1MutatingWebhookConfiguration,
   V1StorageClass,
   V1ValidatingWebhookConfiguration,
@@ -69,6 +70,36 @@ export function deploymentCheck(
     );
   }
   return ok(check, `${available}/${want} replicas available`);
+}
+
+/**
+ * The replicator drives syncs only while one replica holds its Lease and
+ * renews it; running pods that never take it (no rights, no API) do nothing.
+ */
+export function leaseCheck(namespace: string, lease: V1Lease | undefined, now: Date): Check {
+  const name = 'replicator-lease';
+  const logs = `kubectl -n ${namespace} logs deployment/scribe-replicator`;
+  const holder = lease?.spec?.holderIdentity;
+  const renewed = lease?.spec?.renewTime ? new Date(lease.spec.renewTime) : undefined;
+  if (!lease || !holder || !renewed) {
+    return bad(
+      name,
+      'FAIL',
+      `no replicator holds lease ${namespace}/scribe-replicator: nothing drives syncs`,
+      logs,
+    );
+  }
+  const duration = lease.spec?.leaseDurationSeconds ?? 15;
+  const age = Math.max(0, Math.round((now.getTime() - renewed.getTime()) / 1000));
+  if (age > 3 * duration) {
+    return bad(
+      name,
+      'FAIL',
+      `held by ${holder}, last renewed ${age}s ago (lease ${duration}s): the leader is stuck and no standby took over`,
+      logs,
+    );
+  }
+  return ok(name, `held by ${holder}, renewed ${age}s ago`);
 }
 
 /** The certificates of a PEM bundle (base64 of PEM, as caBundle holds it). */
