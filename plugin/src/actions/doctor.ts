@@ -18,14 +18,13 @@ import {
   type Check,
 } from '../doctor/checks.ts';
 import { CliError } from '../errors.ts';
-import { canI, getDeployment, getObject, serverVersion } from '../install/api.ts';
+import { canI, getDeployment, getObject, probeWebhook, serverVersion } from '../install/api.ts';
+import { scribeNamespace } from '../install/resources.ts';
 import { chooseBuild, parseServerVersion, type Build } from '../install/build.ts';
 import { isNotFound } from '../kube/api-errors.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import { renderObject } from '../output/format.ts';
 import { renderTable } from '../output/table.ts';
-import { probeWebhook } from './install.ts';
-import { scribeNamespace } from './uninstall.ts';
 import { connect } from './connect.ts';
 
 export interface DoctorFlags extends KubeFlagValues {

@@ -1,21 +1,21 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
-import { fieldManager, type KubeRest } from '../kube/rest.ts';
+import { fieldManager } from '../kube/rest.ts';
 import { parseRequestTimeout } from '../kubeconfig/resolve.ts';
 import {
   applyObject,
   deleteObject,
-  listLabelled,
-  dryRunCreatePvc,
   getDeployment,
   getObject,
+  installedObjects,
+  probeWebhook,
   serverVersion,
 } from '../install/api.ts';
 import { chooseBuild, parseServerVersion } from '../install/build.ts';
 import { manifestsSource } from '../install/manifests-source.ts';
-import { probeClaim, probeResult, rolloutOf, type ProbeResult } from '../install/readiness.ts';
-import { installedKinds, partOfScribe, prunable } from '../install/removal.ts';
+import { rolloutOf } from '../install/readiness.ts';
+import { prunable } from '../install/removal.ts';
 import { renderBuild } from '../install/render.ts';
 import { displayName, installNamespace, type ManifestObject } from '../install/resources.ts';
 import { VERSION } from '../version.ts';
@@ -27,9 +27,6 @@ export interface InstallFlags extends KubeFlagValues {
 }
 
 const pollMs = Number(process.env.SCRIBE_POLL_MS) || 1000;
-/** Where the admission probe's dry-run claim goes: a namespace every cluster has, not excluded. */
-export const probeNamespace = 'default';
-
 export function waitTimeoutMs(value: string | undefined): number {
   try {
     return parseRequestTimeout(value ?? '5m') ?? 0;
@@ -47,30 +44,6 @@ export function validatingWebhookName(objects: readonly ManifestObject[]): strin
   const name = v?.webhooks?.[0]?.name;
   if (!name) throw new CliError('the manifests hold no validating webhook');
   return name;
-}
-
-/** Scribe's objects in the cluster: in its namespace and cluster-wide, by the manifests' label. */
-export async function installedObjects(
-  rest: KubeRest,
-  namespace: string,
-): Promise<ManifestObject[]> {
-  const found: ManifestObject[] = [];
-  for (const k of installedKinds()) {
-    found.push(
-      ...(await listLabelled(rest, k, partOfScribe, k.namespaced ? namespace : undefined)),
-    );
-  }
-  return found;
-}
-
-export async function probeWebhook(rest: KubeRest, webhook: string): Promise<ProbeResult> {
-  let outcome: unknown;
-  try {
-    outcome = await dryRunCreatePvc(rest, probeClaim(probeNamespace));
-  } catch (e) {
-    outcome = e;
-  }
-  return probeResult(webhook, outcome);
 }
 
 async function waitFor<T>(

@@ -9,7 +9,7 @@ import {
   removalOrder,
   replicatedClaims,
 } from '../install/removal.ts';
-import { displayName, type ManifestObject } from '../install/resources.ts';
+import { displayName, scribeNamespace, type ManifestObject } from '../install/resources.ts';
 import { connect } from './connect.ts';
 import { waitTimeoutMs } from './install.ts';
 
@@ -21,9 +21,6 @@ export interface UninstallFlags extends KubeFlagValues {
 }
 
 const pollMs = Number(process.env.SCRIBE_POLL_MS) || 1000;
-
-/** The namespace Scribe's manifests create. */
-export const scribeNamespace = 'scribe-system';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });

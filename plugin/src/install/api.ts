@@ -6,6 +6,8 @@ import type {
 } from '@kubernetes/client-node';
 import { isNotFound } from '../kube/api-errors.ts';
 import { fieldManager, type KubeRest } from '../kube/rest.ts';
+import { probeClaim, probeResult, type ProbeResult } from './readiness.ts';
+import { installedKinds, partOfScribe } from './removal.ts';
 import {
   collectionPath,
   kindOf,
@@ -166,4 +168,31 @@ export async function canI(
     allowed: review.status?.allowed === true,
     ...(review.status?.reason ? { reason: review.status.reason } : {}),
   };
+}
+
+/** Where the admission probe's dry-run claim goes: a namespace every cluster has, not excluded. */
+export const probeNamespace = 'default';
+
+/** Scribe's objects in the cluster: in its namespace and cluster-wide, by the manifests' label. */
+export async function installedObjects(
+  rest: KubeRest,
+  namespace: string,
+): Promise<ManifestObject[]> {
+  const found: ManifestObject[] = [];
+  for (const k of installedKinds()) {
+    found.push(
+      ...(await listLabelled(rest, k, partOfScribe, k.namespaced ? namespace : undefined)),
+    );
+  }
+  return found;
+}
+
+export async function probeWebhook(rest: KubeRest, webhook: string): Promise<ProbeResult> {
+  let outcome: unknown;
+  try {
+    outcome = await dryRunCreatePvc(rest, probeClaim(probeNamespace));
+  } catch (e) {
+    outcome = e;
+  }
+  return probeResult(webhook, outcome);
 }

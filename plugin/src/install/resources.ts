@@ -124,3 +124,6 @@ export function installNamespace(objects: readonly ManifestObject[]): string {
   if (!ns) throw new CliError('the manifests hold no Namespace');
   return ns.metadata.name;
 }
+
+/** The namespace Scribe's manifests create (uninstall and doctor look there). */
+export const scribeNamespace = 'scribe-system';
