@@ -221,6 +221,25 @@ describe.skipIf(!hasKubectl)(
       expect(by('rbac')?.message).toContain('create persistentvolumeclaims');
     }, 60_000);
 
+    it('doctor on a server that does not answer is an error, not a page of unknowns', async () => {
+      const dead = join(dir, 'dead.yaml');
+      writeFileSync(
+        dead,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'dead', cluster: { server: 'https://127.0.0.1:1' } }],
+          users: [{ name: 'u', user: { token: 'x' } }],
+          contexts: [{ name: 'dead', context: { cluster: 'dead', user: 'u' } }],
+          'current-context': 'dead',
+        }),
+      );
+      const r = await kubectl(['scribe', 'doctor', '--kubeconfig', dead]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('the connection to the server 127.0.0.1:1 was refused');
+    });
+
     it('doctor is red while the webhook is scaled to zero, and install repairs it', async () => {
       const p = await kubectl([
         '--context',
