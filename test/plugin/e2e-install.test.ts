@@ -282,6 +282,35 @@ describe.skipIf(!hasKubectl)(
       expect((await doctorJson()).code).toBe(0);
     }, 180_000);
 
+    it('doctor is red on a cluster without the snapshot CRDs, where install still works', async () => {
+      const bare = await startCluster({
+        name: 'bare',
+        dir: join(dir, 'bare'),
+        admission: createAdmissionChain,
+        snapshotApi: false,
+        log: () => undefined,
+      });
+      try {
+        const kubeconfig = join(dir, 'bare.yaml');
+        await bare.api.writeKubeconfig(kubeconfig, 'bare');
+        const i = await kubectl(['scribe', 'install', '--kubeconfig', kubeconfig]);
+        expect(i.code, i.stderr).toBe(0);
+        const r = await kubectl(['scribe', 'doctor', '--kubeconfig', kubeconfig, '-o', 'json']);
+        expect(r.code).toBe(1);
+        const checks = (JSON.parse(r.stdout) as { checks: Check[] }).checks;
+        expect(checks.find((x) => x.name === 'snapshot-api')).toMatchObject({
+          status: 'FAIL',
+          message: expect.stringContaining('cannot be a destination'),
+          fix: expect.stringContaining('external-snapshotter'),
+        });
+        expect(checks.find((x) => x.name === 'volumesnapshotclasses')).toBeUndefined();
+        expect(checks.find((x) => x.name === 'admission')?.status).toBe('OK');
+        expect(r.stderr).toMatch(/checks failed in context "bare": snapshot-api$/m);
+      } finally {
+        await bare.stop();
+      }
+    }, 120_000);
+
     it('uninstall refuses while a PVC is replicated, asks on a terminal, and wants --yes without one', async () => {
       await c.clients.core.createNamespacedPersistentVolumeClaim({
         namespace: 'default',

@@ -686,3 +686,27 @@ describe('authorization and policy', () => {
     expect(groups.groups.map((g) => g.name)).toContain('policy');
   });
 });
+
+describe('a cluster without some CRDs', () => {
+  it('leaves an unserved group out of discovery and answers 404 below it', async () => {
+    const bare = await startApiServer({ unservedGroups: ['snapshot.storage.k8s.io'] });
+    try {
+      const c = { url: bare.url, caPem: bare.caPem, token: bare.token };
+      const apis = (await call(c, 'GET', '/apis')).json() as { groups: { name: string }[] };
+      expect(apis.groups.map((g) => g.name)).not.toContain('snapshot.storage.k8s.io');
+      expect(apis.groups.map((g) => g.name)).toContain('apps');
+      for (const path of [
+        '/apis/snapshot.storage.k8s.io',
+        '/apis/snapshot.storage.k8s.io/v1',
+        '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses',
+      ]) {
+        const r = await call(c, 'GET', path);
+        expect(r.status, path).toBe(404);
+        expect(r.text).toBe('404 page not found\n');
+      }
+      expect((await call(c, 'GET', '/apis/apps/v1')).status).toBe(200);
+    } finally {
+      await bare.stop();
+    }
+  });
+});

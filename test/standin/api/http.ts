@@ -49,6 +49,8 @@ export interface HttpDeps {
   podLogs?: (ns: string, pod: string, container?: string) => Promise<string>;
   /** How often a watch that allows bookmarks gets one. */
   bookmarkIntervalMs: number;
+  /** API groups this cluster does not serve (CRDs not installed): 404 everywhere. */
+  unservedGroups?: readonly string[];
 }
 
 /** A parsed resource path: /api/v1/namespaces/ns/pods/name/status and its relatives. */
@@ -341,6 +343,12 @@ export function createHandler(deps: HttpDeps): Handler {
     const user = authenticate(req.headers.authorization, deps.tokens);
     if (!user) return sendError(res, unauthorized());
 
+    // A group whose CRDs are not installed: kube-apiserver has no route for it.
+    const group = /^\/apis\/([^/]+)/.exec(path)?.[1];
+    if (group && deps.unservedGroups?.includes(group)) {
+      return sendText(res, 404, '404 page not found\n');
+    }
+
     if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
       // system:basic-user lets every authenticated user ask; anonymous is refused.
       if (user === ANONYMOUS) {
@@ -368,7 +376,7 @@ export function createHandler(deps: HttpDeps): Handler {
       // application/json is what 1.24 does, and kubectl falls back to them.
       let doc: object | undefined;
       if (path === '/api') doc = apiVersionsDocument(deps.serverAddress());
-      else if (path === '/apis') doc = apiGroupListDocument();
+      else if (path === '/apis') doc = apiGroupListDocument(deps.unservedGroups);
       else if (path === '/api/v1') doc = resourceListDocument('', 'v1');
       else {
         const [, , g, v] = path.split('/');
