@@ -344,11 +344,14 @@ describe.skipIf(!hasKubectl)(
       const refused = await kubectl(['scribe', 'uninstall', '--context', 'prod', '--yes']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('1 PVC is still replicated in context "prod"');
-      expect(refused.stderr).toContain('default/orders (destination');
+      expect(refused.stderr).toContain('default/orders   destination: disable its source');
       expect(refused.stderr).toContain('--force');
       const unconfirmed = await kubectl(['scribe', 'uninstall', '--context', 'prod', '--force']);
       expect(unconfirmed.code).toBe(1);
-      expect(unconfirmed.stderr).toContain('pass --yes to confirm');
+      expect(unconfirmed.stderr).toContain('This deletes, in context "prod"');
+      expect(unconfirmed.stderr).toContain(
+        'error: no terminal to ask for confirmation on: pass --yes to delete these',
+      );
       // On a terminal (script(1) gives it one) it asks; anything but yes cancels.
       if (hasScript) {
         const asked = await run(

@@ -207,10 +207,12 @@ describe('uninstall decisions', () => {
       'dst:destination',
       'broken:invalid spec',
     ]);
-    const m = refusal(claims, 'prod');
-    expect(m).toContain('2 PVCs are still replicated in context "prod"');
-    expect(m).toContain('kubectl scribe disable pvc broken -n shop --context prod');
-    expect(m).toContain('shop/dst (destination: disable its source)');
+    const { table, message } = refusal(claims, 'prod');
+    expect(message).toContain('2 PVCs are still replicated in context "prod"');
+    expect(message).toContain('--force');
+    expect(message).not.toContain('\n');
+    expect(table).toContain('kubectl scribe disable pvc broken -n shop --context prod');
+    expect(table).toContain('shop/dst   destination: disable its source');
   });
 
   it('removes the webhook configurations first and cluster RBAC last', () => {

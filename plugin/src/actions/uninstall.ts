@@ -37,7 +37,11 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   const dryRun = Boolean(flags['dry-run']);
   try {
     const claims = replicatedClaims((await cluster.listPvcs(undefined)).items ?? []);
-    if (claims.length && !flags.force) throw new CliError(refusal(claims, cluster.context));
+    if (claims.length && !flags.force) {
+      const { table, message } = refusal(claims, cluster.context);
+      process.stderr.write(table);
+      throw new CliError(message);
+    }
 
     const found: ManifestObject[] = [];
     const ns = await getObject(rest, {
@@ -56,14 +60,12 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
     const ordered = removalOrder(found);
     if (!flags.yes && !dryRun) {
       const list = ordered.map((o) => `  ${displayName(o)}`).join('\n');
-      if (!process.stdin.isTTY) {
-        throw new CliError(
-          `uninstall deletes, in context "${cluster.context}":\n${list}\nand everything in namespace ${scribeNamespace}; no terminal to ask on: pass --yes to confirm`,
-        );
-      }
       process.stderr.write(
         `This deletes, in context "${cluster.context}":\n${list}\nand everything in namespace ${scribeNamespace}.\n`,
       );
+      if (!process.stdin.isTTY) {
+        throw new CliError('no terminal to ask for confirmation on: pass --yes to delete these');
+      }
       if (!(await confirm('Remove Scribe? [y/N] ')))
         throw new CliError('uninstall cancelled; nothing was deleted');
     }

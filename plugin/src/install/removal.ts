@@ -27,17 +27,24 @@ export function replicatedClaims(pvcs: readonly V1PersistentVolumeClaim[]): Repl
   });
 }
 
-export function refusal(claims: readonly Replicated[], context: string): string {
+/**
+ * Why uninstall refuses: a table of the claims with what disables each (for
+ * stderr), and the one-line error after it.
+ */
+export function refusal(
+  claims: readonly Replicated[],
+  context: string,
+): { table: string; message: string } {
   const lines = claims.map((c) =>
     c.role === 'destination'
-      ? `  ${c.namespace}/${c.name} (destination: disable its source)`
-      : `  ${c.namespace}/${c.name} (${c.role}): kubectl scribe disable pvc ${c.name} -n ${c.namespace} --context ${context}`,
+      ? `  ${c.namespace}/${c.name}   destination: disable its source`
+      : `  ${c.namespace}/${c.name}   ${c.role}: kubectl scribe disable pvc ${c.name} -n ${c.namespace} --context ${context}`,
   );
-  return [
-    `${claims.length} PVC${claims.length === 1 ? ' is' : 's are'} still replicated in context "${context}"; without Scribe their replication would stop half-way, with its temporary copies and endpoints left behind:`,
-    ...lines,
-    'disable them first, or pass --force to remove Scribe anyway',
-  ].join('\n');
+  const n = claims.length;
+  return {
+    table: `Replicated PVCs in context "${context}":\n${lines.join('\n')}\n`,
+    message: `${n} PVC${n === 1 ? ' is' : 's are'} still replicated in context "${context}" (listed above): without Scribe a sync in progress stops half-way, its temporary copies and endpoints left behind; disable ${n === 1 ? 'it' : 'them'} first, or pass --force to remove Scribe anyway`,
+  };
 }
 
 /**
