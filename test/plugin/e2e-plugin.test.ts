@@ -465,6 +465,9 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       'failover',
       'reverse',
       'migrate',
+      'install',
+      'uninstall',
+      'doctor',
       'version',
       ':4',
     ]);

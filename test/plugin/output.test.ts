@@ -250,7 +250,7 @@ describe('completion answers', () => {
 
   it('follows the words typed so far', async () => {
     expect(await c('')).toBe(
-      'enable\nstatus\nsync\ndisable\nfailover\nreverse\nmigrate\nversion\n:4\n',
+      'enable\nstatus\nsync\ndisable\nfailover\nreverse\nmigrate\ninstall\nuninstall\ndoctor\nversion\n:4\n',
     );
     expect(await c('s')).toBe('status\nsync\n:4\n');
     expect(await c('enable', '')).toBe('pvc\n:4\n');

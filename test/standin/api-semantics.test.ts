@@ -641,3 +641,72 @@ describe('tables', () => {
     expect(single.rows[0]!.cells[1]).toBe('Bound');
   });
 });
+
+describe('authorization and policy', () => {
+  const SSAR = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
+  const review = (verb: string) => ({
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SelfSubjectAccessReview',
+    spec: { resourceAttributes: { verb, resource: 'secrets', namespace: NS } },
+  });
+  const allowedFor = async (c: Conn, verb: string) => {
+    const r = await call(c, 'POST', SSAR, review(verb));
+    expect(r.status, r.text).toBe(201);
+    return (r.json() as { status: { allowed: boolean } }).status.allowed;
+  };
+
+  it('SelfSubjectAccessReview answers what the authorizer decides for the asking token', async () => {
+    const viewer = { ...admin, token: server.readOnlyToken };
+    expect(await allowedFor(admin, 'create')).toBe(true);
+    expect(await allowedFor(viewer, 'list')).toBe(true);
+    expect(await allowedFor(viewer, 'create')).toBe(false);
+    // The review agrees with what the server then does.
+    const denied = await call(viewer, 'POST', `/api/v1/namespaces/${NS}/secrets`, {
+      metadata: { name: 'x' },
+    });
+    expect(denied.status).toBe(403);
+    const anonymous = await call(
+      { url: admin.url, caPem: admin.caPem },
+      'POST',
+      SSAR,
+      review('get'),
+    );
+    expect(anonymous.status).toBe(403);
+  });
+
+  it('serves policy/v1 PodDisruptionBudgets', async () => {
+    const pdb = await create(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'web' },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } },
+    });
+    expect(pdb.spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
+    const groups = (await call(admin, 'GET', '/apis')).json() as { groups: { name: string }[] };
+    expect(groups.groups.map((g) => g.name)).toContain('policy');
+  });
+});
+
+describe('a cluster without some CRDs', () => {
+  it('leaves an unserved group out of discovery and answers 404 below it', async () => {
+    const bare = await startApiServer({ unservedGroups: ['snapshot.storage.k8s.io'] });
+    try {
+      const c = { url: bare.url, caPem: bare.caPem, token: bare.token };
+      const apis = (await call(c, 'GET', '/apis')).json() as { groups: { name: string }[] };
+      expect(apis.groups.map((g) => g.name)).not.toContain('snapshot.storage.k8s.io');
+      expect(apis.groups.map((g) => g.name)).toContain('apps');
+      for (const path of [
+        '/apis/snapshot.storage.k8s.io',
+        '/apis/snapshot.storage.k8s.io/v1',
+        '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses',
+      ]) {
+        const r = await call(c, 'GET', path);
+        expect(r.status, path).toBe(404);
+        expect(r.text).toBe('404 page not found\n');
+      }
+      expect((await call(c, 'GET', '/apis/apps/v1')).status).toBe(200);
+    } finally {
+      await bare.stop();
+    }
+  });
+});

@@ -65,6 +65,12 @@ export interface ClusterOptions {
   admission?: (deps: AdmissionDeps) => AdmissionChain;
   /** Size of the node's sparse XFS disk (default 4096 MiB). */
   storageSizeMiB?: number;
+  /**
+   * The snapshot CRDs are installed (default true). Without them the cluster
+   * is one without the external-snapshotter: snapshot.storage.k8s.io is not
+   * served, and there is no snapshot controller and no VolumeSnapshotClass.
+   */
+  snapshotApi?: boolean;
   log?: Logger;
 }
 
@@ -223,8 +229,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         throw new Error(`service "${name}" in namespace "${namespace}" has no proxy yet`);
       },
     };
+    const snapshotApi = o.snapshotApi ?? true;
     const api = await startApiServer({
       name: o.name,
+      unservedGroups: snapshotApi ? [] : [SNAPSHOT_GROUP],
       admission: o.admission?.(deps),
       podLogs: async (ns, pod, container) => {
         if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
@@ -245,12 +253,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         if (!isAlreadyExists(err)) throw err;
       });
     }
-    await clients.custom.createClusterCustomObject({
-      group: SNAPSHOT_GROUP,
-      version: SNAPSHOT_VERSION,
-      plural: 'volumesnapshotclasses',
-      body: snapshotClass(),
-    });
+    if (snapshotApi) {
+      await clients.custom.createClusterCustomObject({
+        group: SNAPSHOT_GROUP,
+        version: SNAPSHOT_VERSION,
+        plural: 'volumesnapshotclasses',
+        body: snapshotClass(),
+      });
+    }
 
     const controllers: Controller[] = [];
     const controllerLog = (what: string) => (m: string) => log(`${what}: ${m}`);
@@ -259,8 +269,18 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       stops.push(() => c.stop());
       return c;
     };
-    add(await startProvisioner({ clients, store, nodeName, log: controllerLog('provisioner') }));
-    add(await startSnapshotter({ clients, store, log: controllerLog('snapshotter') }));
+    add(
+      await startProvisioner({
+        clients,
+        store,
+        nodeName,
+        snapshotApi,
+        log: controllerLog('provisioner'),
+      }),
+    );
+    if (snapshotApi) {
+      add(await startSnapshotter({ clients, store, log: controllerLog('snapshotter') }));
+    }
     add(await startWorkloadControllers({ clients, log: controllerLog('workloads') }));
     late.services = add(
       await startServiceController({

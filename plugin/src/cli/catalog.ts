@@ -49,6 +49,21 @@ export const catalog: readonly CatalogEntry[] = [
     summary:
       'Move a PVC to other storage or another cluster: sync in the background, then cut over briefly.',
   },
+  {
+    id: 'install',
+    usage: 'install [--dry-run]',
+    summary: "Install or upgrade Scribe's webhook and replicator in a cluster.",
+  },
+  {
+    id: 'uninstall',
+    usage: 'uninstall [--force] [--yes]',
+    summary: 'Remove Scribe from a cluster (refused while PVCs are replicated).',
+  },
+  {
+    id: 'doctor',
+    usage: 'doctor',
+    summary: 'Check a cluster for Scribe and say what to fix.',
+  },
   { id: 'version', usage: 'version', summary: "Print the plugin's version." },
 ];
 

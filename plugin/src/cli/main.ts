@@ -86,7 +86,12 @@ export function reportError(err: unknown, argv: readonly string[] = []): number 
 /** oclif's parse errors, reworded as kubectl words them, on one line. */
 export function kubectlTone(message: string, argv: readonly string[]): string {
   const words = argv.filter((a) => !a.startsWith('-'));
-  const cmd = words.slice(0, words[0] === 'status' || words[0] === 'version' ? 1 : 2).join(' ');
+  const cmd = words
+    .slice(
+      0,
+      ['status', 'version', 'install', 'uninstall', 'doctor'].includes(words[0] ?? '') ? 1 : 2,
+    )
+    .join(' ');
   const help = `see kubectl scribe ${cmd ? `${cmd} ` : ''}--help`;
   let m = message
     .replace(/^The following errors? occurred:\s*/, '')

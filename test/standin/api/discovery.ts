@@ -43,8 +43,15 @@ function groupEntry(group: string): object {
   return { name: group, versions: [gv], preferredVersion: gv };
 }
 
-export function apiGroupListDocument(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().map(groupEntry) };
+/** /apis; `unserved` groups are left out (a cluster without those CRDs). */
+export function apiGroupListDocument(unserved: readonly string[] = []): object {
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups()
+      .filter((g) => !unserved.includes(g))
+      .map(groupEntry),
+  };
 }
 
 export function apiGroupDocument(group: string): object | undefined {

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { V1DeleteOptions } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, type KubeObject } from './admission-seam.ts';
-import { allowed, authenticate, type Tokens, type UserInfo } from './auth.ts';
+import { allowed, ANONYMOUS, authenticate, type Tokens, type UserInfo } from './auth.ts';
 import {
   apiGroupDocument,
   apiGroupListDocument,
@@ -49,6 +49,8 @@ export interface HttpDeps {
   podLogs?: (ns: string, pod: string, container?: string) => Promise<string>;
   /** How often a watch that allows bookmarks gets one. */
   bookmarkIntervalMs: number;
+  /** API groups this cluster does not serve (CRDs not installed): 404 everywhere. */
+  unservedGroups?: readonly string[];
 }
 
 /** A parsed resource path: /api/v1/namespaces/ns/pods/name/status and its relatives. */
@@ -290,6 +292,35 @@ function decodeContinue(s: string): ContinueToken {
   }
 }
 
+/**
+ * `kubectl auth can-i`: what the stand-in's authorizer (auth.ts) would decide
+ * for the asking user. Every user may ask (system:basic-user); the review is
+ * not stored. The group is not listed in discovery.
+ */
+export function selfSubjectAccessReview(user: UserInfo, body: string): object {
+  let review: { spec?: { resourceAttributes?: { verb?: string } } } = {};
+  try {
+    review = JSON.parse(body) as typeof review;
+  } catch {
+    throw badRequest('the SelfSubjectAccessReview is not valid JSON');
+  }
+  const verb = review.spec?.resourceAttributes?.verb;
+  if (!verb) throw badRequest('spec.resourceAttributes.verb: Required value');
+  const yes = allowed(user, verb);
+  return {
+    kind: 'SelfSubjectAccessReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    spec: review.spec,
+    status: yes
+      ? {
+          allowed: true,
+          reason: user.groups.includes('system:masters') ? 'system:masters' : 'read-only user',
+        }
+      : { allowed: false },
+  };
+}
+
 export interface Handler {
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Ends every open watch stream (server shutdown). */
@@ -312,6 +343,30 @@ export function createHandler(deps: HttpDeps): Handler {
     const user = authenticate(req.headers.authorization, deps.tokens);
     if (!user) return sendError(res, unauthorized());
 
+    // A group whose CRDs are not installed: kube-apiserver has no route for it.
+    const group = /^\/apis\/([^/]+)/.exec(path)?.[1];
+    if (group && deps.unservedGroups?.includes(group)) {
+      return sendText(res, 404, '404 page not found\n');
+    }
+
+    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+      // system:basic-user lets every authenticated user ask; anonymous is refused.
+      if (user === ANONYMOUS) {
+        return sendError(
+          res,
+          forbiddenRequest(
+            user.username,
+            'create',
+            'authorization.k8s.io',
+            'selfsubjectaccessreviews',
+            undefined,
+            undefined,
+          ),
+        );
+      }
+      return send(res, 201, selfSubjectAccessReview(user, await readBody(req)));
+    }
+
     if (
       method === 'GET' &&
       (path === '/api' || path === '/apis' || /^\/apis?\/[^/]+(\/v1)?$/.test(path))
@@ -321,7 +376,7 @@ export function createHandler(deps: HttpDeps): Handler {
       // application/json is what 1.24 does, and kubectl falls back to them.
       let doc: object | undefined;
       if (path === '/api') doc = apiVersionsDocument(deps.serverAddress());
-      else if (path === '/apis') doc = apiGroupListDocument();
+      else if (path === '/apis') doc = apiGroupListDocument(deps.unservedGroups);
       else if (path === '/api/v1') doc = resourceListDocument('', 'v1');
       else {
         const [, , g, v] = path.split('/');

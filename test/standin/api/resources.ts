@@ -128,6 +128,11 @@ export const RESOURCES: readonly ResourceType[] = [
     storageVersionHash: 'P1RzHs8/mWQ=',
     status: true,
   }),
+  // No capture of 1.24's policy/v1 discovery: no storageVersionHash (optional).
+  builtIn('policy', 'poddisruptionbudgets', 'PodDisruptionBudget', true, {
+    shortNames: ['pdb'],
+    status: true,
+  }),
   builtIn('batch', 'jobs', 'Job', true, {
     categories: ['all'],
     storageVersionHash: 'mudhfqk/qZY=',
@@ -208,6 +213,7 @@ export function findByKind(apiVersion: string, kind: string): ResourceType | und
 export const GROUP_ORDER = [
   'apps',
   'batch',
+  'policy',
   'rbac.authorization.k8s.io',
   'storage.k8s.io',
   'admissionregistration.k8s.io',

@@ -31,6 +31,12 @@ export interface ApiServerOptions {
   protectionControllers?: boolean;
   /** Interval of BOOKMARK events for watches that allow them. Default 10 s. */
   bookmarkIntervalMs?: number;
+  /**
+   * API groups not served, as on a cluster without their CRDs (e.g.
+   * `snapshot.storage.k8s.io` without the external-snapshotter): discovery
+   * leaves them out and every path below /apis/GROUP is a 404.
+   */
+  unservedGroups?: string[];
 }
 
 export interface ApiServer {
@@ -67,6 +73,7 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     serverAddress: () => address,
     podLogs: o.podLogs,
     bookmarkIntervalMs: o.bookmarkIntervalMs ?? 10_000,
+    unservedGroups: o.unservedGroups ?? [],
   });
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, handler.handle);
   server.keepAliveTimeout = 30_000;

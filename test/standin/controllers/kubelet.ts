@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { availableParallelism, release, totalmem } from 'node:os';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type {
@@ -44,9 +44,17 @@ import type { Controller } from './provisioner.ts';
 export const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function scribeEntrypoints(root = projectRoot): Entrypoints {
+  // The servers get the pod's own network (pod-network.mjs): two replicas of
+  // one Deployment listen on the same port, as in pods of a real cluster.
+  const podNetwork = `--import=${pathToFileURL(join(root, 'test/standin/controllers/pod-network.mjs')).href}`;
   return {
     'scribe-mover': [process.execPath, join(root, 'mover/bin/scribe-mover.js')],
-    'scribe-webhook': [process.execPath, join(root, 'webhook/bin/scribe-webhook.ts')],
+    'scribe-webhook': [process.execPath, podNetwork, join(root, 'webhook/bin/scribe-webhook.ts')],
+    'scribe-replicator': [
+      process.execPath,
+      podNetwork,
+      join(root, 'replicator/bin/scribe-replicator.ts'),
+    ],
   };
 }
 
@@ -545,6 +553,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
           HOME: namespaces ? '/root' : (process.env.HOME ?? '/'),
           KUBERNETES_SERVICE_HOST: apiUrl.hostname.replace(/^\[|\]$/g, ''),
           KUBERNETES_SERVICE_PORT: apiUrl.port || '443',
+          // Where pod-network.mjs pins servers that listen on every address.
+          STANDIN_POD_IP: ip,
         },
       },
     };

@@ -55,7 +55,16 @@ export interface ProvisionerOptions {
   log?: Logger;
   /** How often every unbound claim and every volume is looked at again (default 1 s). */
   resyncMs?: number;
+  /** The snapshot API is served (default true); without it no claim restores a snapshot. */
+  snapshotApi?: boolean;
 }
+
+/** What the provisioner sees of VolumeSnapshots on a cluster without the snapshot CRDs. */
+const noSnapshots: Cache<VolumeSnapshot> = {
+  get: () => undefined,
+  list: () => [],
+  stop: async () => undefined,
+};
 
 const ignoreNotFound = (err: unknown): void => {
   if (!isNotFound(err)) throw err;
@@ -113,18 +122,21 @@ export async function startProvisioner(opts: ProvisionerOptions): Promise<Contro
     () => undefined,
     log,
   );
-  const snapshots: Cache<VolumeSnapshot> = await watchResource(
-    clients.kc,
-    `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/volumesnapshots`,
-    () =>
-      clients.custom.listClusterCustomObject({
-        group: SNAPSHOT_GROUP,
-        version: SNAPSHOT_VERSION,
-        plural: 'volumesnapshots',
-      }) as Promise<KubernetesListObject<VolumeSnapshot>>,
-    () => undefined,
-    log,
-  );
+  const snapshots: Cache<VolumeSnapshot> =
+    opts.snapshotApi === false
+      ? noSnapshots
+      : await watchResource(
+          clients.kc,
+          `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/volumesnapshots`,
+          () =>
+            clients.custom.listClusterCustomObject({
+              group: SNAPSHOT_GROUP,
+              version: SNAPSHOT_VERSION,
+              plural: 'volumesnapshots',
+            }) as Promise<KubernetesListObject<VolumeSnapshot>>,
+          () => undefined,
+          log,
+        );
   const pods: Cache<V1Pod> = await watchResource(
     clients.kc,
     '/api/v1/pods',
