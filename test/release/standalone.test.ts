@@ -1,6 +1,7 @@
 // The release as a user gets it: release/build makes the linux-amd64 archive
 // and a krew manifest (into a temporary directory), the archive is unpacked,
 // and the real kubectl finds kubectl-scribe on a PATH with no Node.js on it.
+import { catalog } from '../../plugin/src/cli/catalog.ts';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -150,7 +151,7 @@ describe.skipIf(!canBuild)('the standalone kubectl-scribe', () => {
       (await exec(kubectlPath, ['__complete', 'scribe', ...args], withLink)).stdout
         .trim()
         .split('\n');
-    expect(await words('')).toEqual(['enable', 'status', 'sync', 'disable', 'version', ':4']);
+    expect(await words('')).toEqual([...new Set(catalog.map((c) => c.id.split(':')[0])), ':4']);
     expect(await words('status', '-o', '')).toEqual(['json', 'yaml', 'wide', ':4']);
   });
 
