@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,12 @@ function sendWatching(opts: {
   argvPrefix?: string[];
   env?: NodeJS.ProcessEnv;
   extra?: string[];
+  /**
+   * Also fire once rsync's temporary file for big.bin in this destination
+   * directory holds half of it: on a fast, idle machine the whole file can
+   * arrive before rsync's first progress line (about a second in).
+   */
+  watchDestination?: string;
 }): Promise<{
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -91,8 +97,27 @@ function sendWatching(opts: {
   });
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 240_000);
+  let watching = opts.watchDestination !== undefined;
+  const watch = async () => {
+    while (watching && !fired) {
+      const names = await readdir(opts.watchDestination!).catch(() => [] as string[]);
+      for (const n of names.filter((x) => x.startsWith('.big.bin.'))) {
+        const size = await stat(join(opts.watchDestination!, n)).then(
+          (st) => st.size,
+          () => 0,
+        );
+        if (size >= bigSize / 2 && !fired) {
+          fired = true;
+          void opts.onPercent(child.pid!);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  void watch();
   return new Promise((resolve) =>
     child.on('close', (code, signal) => {
+      watching = false;
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     }),
@@ -164,6 +189,7 @@ describe('a killed sender', () => {
       to: receiver.address,
       percent: 1, // the first progress line: rsync updates about once a second
       extra: ['--compress', 'never'],
+      watchDestination: dst(),
       onPercent: (pid) => {
         process.kill(-pid, 'SIGKILL');
       },
@@ -206,6 +232,7 @@ describe('a killed receiver', () => {
         to: receiver.address,
         percent: 1, // the first progress line: rsync updates about once a second
         extra: ['--compress', 'never', '--retries', '0'],
+        watchDestination: dst,
         onPercent: () => {
           process.kill(-doomed.pid, 'SIGKILL');
         },
