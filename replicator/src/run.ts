@@ -1,14 +1,16 @@
 // The replicator's loop: hold the Lease, then reconcile every PVC that
-// carries a Scribe spec, one at a time, every interval. Everything it needs
+// carries a Scribe spec (or Scribe's finalizer), one at a time, every interval. Everything it needs
 // to resume is in the cluster, so a restart loses nothing.
-import type { V1Lease, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Lease, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describeProblems, parseSpec } from '../../model/src/index.ts';
 import { reconcileDestination } from './destination.ts';
 import type { Kube } from './kube.ts';
 import type { BackoffPolicy } from './decide.ts';
+import { cleanupTargets, decideLifecycle, finalizerPatch } from './finalizer.ts';
 import { leaseBody, mayHold, viewOf } from './lease.ts';
 import type { replicatorMetrics } from './metrics.ts';
+import { observe, ownedBy, type Owned } from './owned.ts';
 import { eventRecorder } from './recorder.ts';
 import { reconcileSource } from './source.ts';
 
@@ -49,24 +51,48 @@ async function holdLease(o: ReplicatorOptions, now: Date): Promise<boolean> {
   }
 }
 
-/** One pass over all PVCs. Returns how many were reconciled. */
+/** Deletes what Scribe made for a disabled or deleted claim, then lets the claim go. */
+async function cleanUp(o: ReplicatorOptions, pvc: V1PersistentVolumeClaim, owned: Owned) {
+  for (const x of cleanupTargets(owned)) await o.kube.delete(x as KubernetesObject);
+  await o.kube.mergePatch(pvc, finalizerPatch(pvc, false));
+  o.log.info(
+    { namespace: pvc.metadata?.namespace, pvc: pvc.metadata?.name },
+    pvc.metadata?.deletionTimestamp
+      ? 'claim deleted; cleaned up'
+      : 'replication disabled; cleaned up',
+  );
+}
+
+/**
+ * One pass over all PVCs: four list calls (owned.ts), then each claim from
+ * what they returned. Returns how many were reconciled.
+ */
 export async function reconcileAll(o: ReplicatorOptions): Promise<number> {
   const now = o.now ?? (() => new Date());
   const recorder = eventRecorder(o.kube, now, o.identity, o.metrics);
-  const pvcs = await o.kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim');
+  const seen = await observe(o.kube);
   let n = 0;
-  for (const pvc of pvcs) {
+  for (let pvc of seen.claims) {
     const parsed = parseSpec(pvc.metadata?.annotations);
-    if (!parsed.enabled || pvc.metadata?.deletionTimestamp) continue;
     const where = { namespace: pvc.metadata?.namespace, pvc: pvc.metadata?.name };
-    if (!parsed.spec) {
-      o.log.warn(
-        { ...where, problems: describeProblems(parsed.problems) },
-        'invalid replication spec; skipped',
-      );
-      continue;
-    }
+    const owned = ownedBy(seen.owned, pvc);
+    const life = decideLifecycle(pvc, parsed.enabled, parsed.spec);
     try {
+      if (life.kind === 'clean-up') {
+        await cleanUp(o, pvc, owned);
+        continue;
+      }
+      if (life.kind === 'skip' || !parsed.spec) {
+        if (parsed.enabled && !parsed.spec && !pvc.metadata?.deletionTimestamp) {
+          o.log.warn(
+            { ...where, problems: describeProblems(parsed.problems) },
+            'invalid replication spec; skipped',
+          );
+        }
+        continue;
+      }
+      // The finalizer goes on before anything is made for the claim.
+      if (life.adopt) pvc = await o.kube.mergePatch(pvc, finalizerPatch(pvc, true));
       if (parsed.spec.role === 'source') {
         await reconcileSource(
           {
@@ -79,12 +105,14 @@ export async function reconcileAll(o: ReplicatorOptions): Promise<number> {
           },
           pvc,
           parsed.spec,
+          owned,
         );
       } else {
         await reconcileDestination(
           { kube: o.kube, recorder, now, image: o.image },
           pvc,
           parsed.spec,
+          owned,
         );
       }
       n++;

@@ -12,8 +12,9 @@ import {
 } from '../../model/src/index.ts';
 import { decideSource, type BackoffPolicy } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { objectName, pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
+import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
+import { component, type Owned } from './owned.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface SourceContext {
@@ -33,28 +34,11 @@ interface SyncObjects {
   snapshot?: VolumeSnapshot;
 }
 
-/** The objects of the sync in progress for this PVC, if any. */
-async function currentSync(
-  c: SourceContext,
-  pvc: V1PersistentVolumeClaim,
-): Promise<SyncObjects | undefined> {
-  const ns = pvc.metadata!.namespace!;
-  const selector = `${pvcLabel}=${pvc.metadata!.name}`;
-  const [jobs, claims, snaps] = await Promise.all([
-    c.kube.list<V1Job>('batch/v1', 'Job', ns, `${selector},app.kubernetes.io/component=sender`),
-    c.kube.list<V1PersistentVolumeClaim>(
-      'v1',
-      'PersistentVolumeClaim',
-      ns,
-      `${selector},app.kubernetes.io/component=copy`,
-    ),
-    c.kube.list<VolumeSnapshot>(
-      'snapshot.storage.k8s.io/v1',
-      'VolumeSnapshot',
-      ns,
-      `${selector},app.kubernetes.io/component=copy`,
-    ),
-  ]);
+/** The objects of the sync in progress for this PVC, if any: the newest sync id among them. Pure. */
+export function currentSync(owned: Owned): SyncObjects | undefined {
+  const jobs = component(owned.jobs, 'sender');
+  const claims = component(owned.claims, 'copy');
+  const snaps = component(owned.snapshots, 'copy');
   const all = [...jobs, ...claims, ...snaps];
   if (all.length === 0) return undefined;
   const syncId = all
@@ -158,9 +142,10 @@ export async function reconcileSource(
   c: SourceContext,
   pvc: V1PersistentVolumeClaim,
   spec: SourceSpec,
+  owned: Owned,
 ): Promise<void> {
   const status = parseStatus(pvc.metadata?.annotations);
-  const sync = await currentSync(c, pvc);
+  const sync = currentSync(owned);
   const now = c.now();
 
   if (sync) {
