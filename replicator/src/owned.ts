@@ -1,9 +1,9 @@
 // What one pass sees: every claim, and Scribe's own objects listed once per
 // kind for the whole cluster (the ClusterRole grants list everywhere) and
 // grouped by the claim they serve (the scribe.backube.io/pvc label). A pass
-// makes four list calls however many claims are replicated; the reconcilers
+// makes five list calls however many claims are replicated; the reconcilers
 // read their share from here instead of listing per claim.
-import type { V1Job, V1PersistentVolumeClaim, V1Service } from '@kubernetes/client-node';
+import type { V1Job, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Kube } from './kube.ts';
 import { componentLabel, managedBy, managedByLabel, pvcLabel } from './naming.ts';
 import type { VolumeSnapshot } from './objects.ts';
@@ -16,6 +16,8 @@ export interface Owned {
   /** Source copies and destination history. */
   snapshots: VolumeSnapshot[];
   services: V1Service[];
+  /** Mover pods (their Jobs' template carries the same labels). */
+  pods: V1Pod[];
 }
 
 export interface Observed {
@@ -28,7 +30,7 @@ interface Labelled {
   metadata?: { namespace?: string; labels?: Record<string, string> };
 }
 
-const empty = (): Owned => ({ jobs: [], claims: [], snapshots: [], services: [] });
+const empty = (): Owned => ({ jobs: [], claims: [], snapshots: [], services: [], pods: [] });
 
 function keyOf(namespace: string | undefined, pvc: string): string {
   return `${namespace ?? ''}/${pvc}`;
@@ -40,6 +42,7 @@ export function groupOwned(all: {
   jobs: V1Job[];
   snapshots: VolumeSnapshot[];
   services: V1Service[];
+  pods: V1Pod[];
 }): Map<string, Owned> {
   const out = new Map<string, Owned>();
   const add = <K extends keyof Owned>(kind: K, xs: Owned[K]) => {
@@ -57,6 +60,7 @@ export function groupOwned(all: {
   add('jobs', all.jobs);
   add('snapshots', all.snapshots);
   add('services', all.services);
+  add('pods', all.pods);
   return out;
 }
 
@@ -70,14 +74,15 @@ export function component<T extends Labelled>(xs: T[], name: string): T[] {
   return xs.filter((o) => o.metadata?.labels?.[componentLabel] === name);
 }
 
-/** The pass's four list calls. */
+/** The pass's five list calls. */
 export async function observe(kube: Kube): Promise<Observed> {
   const ours = `${managedByLabel}=${managedBy}`;
-  const [claims, jobs, snapshots, services] = await Promise.all([
+  const [claims, jobs, snapshots, services, pods] = await Promise.all([
     kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim'),
     kube.list<V1Job>('batch/v1', 'Job', undefined, ours),
     kube.list<VolumeSnapshot>('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', undefined, ours),
     kube.list<V1Service>('v1', 'Service', undefined, ours),
+    kube.list<V1Pod>('v1', 'Pod', undefined, ours),
   ]);
-  return { claims, owned: groupOwned({ claims, jobs, snapshots, services }) };
+  return { claims, owned: groupOwned({ claims, jobs, snapshots, services, pods }) };
 }

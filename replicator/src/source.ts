@@ -2,7 +2,7 @@
 // make a point-in-time copy, send it with a mover Job, record the result, and
 // remove the copy. Every step is read back from the cluster, so a restarted
 // replicator resumes where the last one stopped.
-import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   knownMethod,
   parseStatus,
@@ -86,6 +86,7 @@ async function finish(
   pvc: V1PersistentVolumeClaim,
   status: ReplicationStatus,
   sync: SyncObjects,
+  owned: Owned,
   failure?: string,
 ): Promise<void> {
   const ns = pvc.metadata!.namespace!;
@@ -97,8 +98,8 @@ async function finish(
   if (status.lastSyncResult !== 'Running') return remove();
   let summary: ReturnType<typeof parseSendSummary> = {};
   if (sync.job) {
-    const pods = await c.kube.list<V1Pod>('v1', 'Pod', ns, `job-name=${sync.job.metadata!.name}`);
-    const pod = pods.at(-1);
+    const jobName = sync.job.metadata!.name;
+    const pod = owned.pods.filter((p) => p.metadata?.labels?.['job-name'] === jobName).at(-1);
     if (pod) {
       summary = parseSendSummary(
         await c.kube.podLog(ns, pod.metadata!.name!, 'mover').catch(() => ''),
@@ -150,7 +151,7 @@ export async function reconcileSource(
 
   if (sync) {
     const job = sync.job;
-    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync);
+    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync, owned);
     const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
     const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
     const snapError = sync.snapshot?.status?.error?.message;
@@ -159,7 +160,7 @@ export async function reconcileSource(
     // binds only for a pod), so a copy that never binds is caught here.
     if (snapError || (late && !copyBound)) {
       const why = snapError ? `the snapshot failed: ${snapError}` : await copyNotReady(c, sync);
-      return finish(c, pvc, status, sync, why);
+      return finish(c, pvc, status, sync, owned, why);
     }
     if (!job) {
       if (sync.snapshot && !sync.claim && sync.snapshot.status?.readyToUse) {

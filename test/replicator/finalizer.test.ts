@@ -103,6 +103,7 @@ describe('the finalizer', () => {
       claims: [cloneClaim(c, 's1')],
       snapshots: [snapshotOf(c, 'copy', 'copy', 's1'), snapshotOf(c, 'hist', 'history', 's0')],
       services: [endpointService(c, 'ClusterIP')],
+      pods: [],
     });
     expect(targets.map((t) => `${t.kind}/${t.metadata?.name}`)).toEqual([
       'Job/scribe-receive-data-s1',
