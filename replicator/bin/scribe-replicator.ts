@@ -11,7 +11,8 @@ module.enableCompileCache?.();
 
 const usage = `Usage: scribe-replicator [--kubeconfig FILE] [--context NAME] [--namespace NS]
   [--interval SECONDS] [--image IMAGE]
-  [--metrics-port PORT] [--identity NAME] [--copy-timeout SECONDS] [--retry-base SECONDS]`;
+  [--metrics-port PORT] [--identity NAME] [--copy-timeout SECONDS] [--retry-base SECONDS]
+  [--workers N]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
       identity: { type: 'string', default: process.env.POD_NAME ?? hostname() },
       'copy-timeout': { type: 'string', default: '600' },
       'retry-base': { type: 'string', default: '30' },
+      workers: { type: 'string', default: '4' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -34,6 +36,9 @@ async function main(): Promise<void> {
   }
   const interval = Number(values.interval);
   if (!(interval >= 0.1)) throw new Error(`--interval must be a number of seconds ≥ 0.1`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new Error(`--workers must be a whole number from 1 to 64 (claims reconciled at once)`);
   const { KubeConfig } = await import('@kubernetes/client-node');
   const { pino } = await import('pino');
   const { kubeFrom } = await import('../src/kube.ts');
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
       image: values.image,
       copyTimeoutSeconds: Number(values['copy-timeout']),
       backoff: { baseSeconds: Number(values['retry-base']), capSeconds: 15 * 60 },
+      workers,
     },
     abort.signal,
   );

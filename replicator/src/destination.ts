@@ -2,12 +2,13 @@
 // on a complete transfer, the Service in front of it, and after each complete
 // transfer (and only then) a VolumeSnapshot of the destination, keeping the
 // newest N.
-import type { V1Job, V1PersistentVolumeClaim, V1Service } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { parseStatus, renderStatus, type DestinationSpec } from '../../model/src/index.ts';
 import { snapshotsToPrune } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { objectName, pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
-import { endpointService, receiverJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
+import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
+import { endpointService, receiverJob, snapshotOf } from './objects.ts';
+import { component, type Owned } from './owned.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface DestinationContext {
@@ -22,29 +23,21 @@ export async function reconcileDestination(
   c: DestinationContext,
   pvc: V1PersistentVolumeClaim,
   spec: DestinationSpec,
+  owned: Owned,
 ): Promise<void> {
-  const ns = pvc.metadata!.namespace!;
   const name = pvc.metadata!.name!;
-  const selector = `${pvcLabel}=${name}`;
   const status = parseStatus(pvc.metadata?.annotations);
 
   const svc = endpointService(pvc, spec.serviceType);
-  if (!(await c.kube.get<V1Service>('v1', 'Service', ns, svc.metadata!.name!))) {
-    await c.kube.create(svc);
+  if (!owned.services.some((s) => s.metadata?.name === svc.metadata!.name)) {
+    await c.kube.create(svc).catch((err: unknown) => {
+      // A Service the pass's list did not show yet is no error.
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
   }
 
-  const history = await c.kube.list<VolumeSnapshot>(
-    'snapshot.storage.k8s.io/v1',
-    'VolumeSnapshot',
-    ns,
-    `${selector},app.kubernetes.io/component=history`,
-  );
-  const jobs = await c.kube.list<V1Job>(
-    'batch/v1',
-    'Job',
-    ns,
-    `${selector},app.kubernetes.io/component=receiver`,
-  );
+  const history = component(owned.snapshots, 'history');
+  const jobs = component(owned.jobs, 'receiver');
 
   for (const job of jobs) {
     const syncId = job.metadata?.labels?.[syncIdLabel] ?? '';

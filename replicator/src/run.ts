@@ -1,14 +1,16 @@
 // The replicator's loop: hold the Lease, then reconcile every PVC that
-// carries a Scribe spec, one at a time, every interval. Everything it needs
+// carries a Scribe spec (or Scribe's finalizer), one at a time, every interval. Everything it needs
 // to resume is in the cluster, so a restart loses nothing.
-import type { V1Lease, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Lease, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describeProblems, parseSpec } from '../../model/src/index.ts';
 import { reconcileDestination } from './destination.ts';
 import type { Kube } from './kube.ts';
 import type { BackoffPolicy } from './decide.ts';
+import { cleanupTargets, decideLifecycle, finalizerPatch } from './finalizer.ts';
 import { leaseBody, mayHold, viewOf } from './lease.ts';
 import type { replicatorMetrics } from './metrics.ts';
+import { observe, ownedBy, type Observed, type Owned } from './owned.ts';
 import { eventRecorder } from './recorder.ts';
 import { reconcileSource } from './source.ts';
 
@@ -25,6 +27,8 @@ export interface ReplicatorOptions {
   copyTimeoutSeconds: number;
   /** Retry backoff after failed syncs (default: 30 s doubling to 15 min). */
   backoff?: BackoffPolicy;
+  /** Claims reconciled at once in a pass (default 4). */
+  workers?: number;
   now?: () => Date;
 }
 
@@ -49,50 +53,132 @@ async function holdLease(o: ReplicatorOptions, now: Date): Promise<boolean> {
   }
 }
 
-/** One pass over all PVCs. Returns how many were reconciled. */
-export async function reconcileAll(o: ReplicatorOptions): Promise<number> {
-  const now = o.now ?? (() => new Date());
-  const recorder = eventRecorder(o.kube, now, o.identity, o.metrics);
-  const pvcs = await o.kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim');
-  let n = 0;
-  for (const pvc of pvcs) {
-    const parsed = parseSpec(pvc.metadata?.annotations);
-    if (!parsed.enabled || pvc.metadata?.deletionTimestamp) continue;
-    const where = { namespace: pvc.metadata?.namespace, pvc: pvc.metadata?.name };
-    if (!parsed.spec) {
-      o.log.warn(
-        { ...where, problems: describeProblems(parsed.problems) },
-        'invalid replication spec; skipped',
-      );
-      continue;
+/** Deletes what Scribe made for a disabled or deleted claim, then lets the claim go. */
+async function cleanUp(o: ReplicatorOptions, pvc: V1PersistentVolumeClaim, owned: Owned) {
+  for (const x of cleanupTargets(owned)) await o.kube.delete(x as KubernetesObject);
+  await o.kube.mergePatch(pvc, finalizerPatch(pvc, false));
+  o.log.info(
+    { namespace: pvc.metadata?.namespace, pvc: pvc.metadata?.name },
+    pvc.metadata?.deletionTimestamp
+      ? 'claim deleted; cleaned up'
+      : 'replication disabled; cleaned up',
+  );
+}
+
+/** Claims reconciled at once in a pass by default; each claim's own steps stay in order. */
+export const defaultWorkers = 4;
+
+/** One claim of a pass. Returns whether it was reconciled (a source or destination). */
+async function reconcileOne(
+  o: ReplicatorOptions,
+  recorder: ReturnType<typeof eventRecorder>,
+  now: () => Date,
+  seen: Observed,
+  claim: V1PersistentVolumeClaim,
+): Promise<boolean> {
+  let pvc = claim;
+  const parsed = parseSpec(pvc.metadata?.annotations);
+  const where = { namespace: pvc.metadata?.namespace, pvc: pvc.metadata?.name };
+  const owned = ownedBy(seen.owned, pvc);
+  const life = decideLifecycle(pvc, parsed.enabled, parsed.spec);
+  try {
+    if (life.kind === 'clean-up') {
+      await cleanUp(o, pvc, owned);
+      return false;
     }
-    try {
-      if (parsed.spec.role === 'source') {
-        await reconcileSource(
-          {
-            kube: o.kube,
-            recorder,
-            now,
-            image: o.image,
-            copyTimeoutSeconds: o.copyTimeoutSeconds,
-            backoff: o.backoff,
-          },
-          pvc,
-          parsed.spec,
-        );
-      } else {
-        await reconcileDestination(
-          { kube: o.kube, recorder, now, image: o.image },
-          pvc,
-          parsed.spec,
+    if (life.kind === 'skip' || !parsed.spec) {
+      if (parsed.enabled && !parsed.spec && !pvc.metadata?.deletionTimestamp) {
+        o.log.warn(
+          { ...where, problems: describeProblems(parsed.problems) },
+          'invalid replication spec; skipped',
         );
       }
-      n++;
-    } catch (err) {
-      o.log.error({ ...where, err: (err as Error).message }, 'reconcile failed; will retry');
+      return false;
     }
+    // The finalizer goes on before anything is made for the claim.
+    if (life.adopt) pvc = await o.kube.mergePatch(pvc, finalizerPatch(pvc, true));
+    if (parsed.spec.role === 'source') {
+      await reconcileSource(
+        {
+          kube: o.kube,
+          recorder,
+          now,
+          image: o.image,
+          copyTimeoutSeconds: o.copyTimeoutSeconds,
+          backoff: o.backoff,
+        },
+        pvc,
+        parsed.spec,
+        owned,
+      );
+    } else {
+      await reconcileDestination(
+        { kube: o.kube, recorder, now, image: o.image },
+        pvc,
+        parsed.spec,
+        owned,
+      );
+    }
+    return true;
+  } catch (err) {
+    o.log.error({ ...where, err: (err as Error).message }, 'reconcile failed; will retry');
+    return false;
   }
+}
+
+/**
+ * One pass over all PVCs: five list calls (owned.ts), then each claim from
+ * what they returned, `workers` claims at a time. `stillLeading` is asked
+ * before each claim; once it answers false the pass stops. Returns how many
+ * claims were reconciled.
+ */
+export async function reconcileAll(
+  o: ReplicatorOptions,
+  stillLeading?: () => Promise<boolean>,
+): Promise<number> {
+  const now = o.now ?? (() => new Date());
+  const recorder = eventRecorder(o.kube, now, o.identity, o.metrics);
+  const seen = await observe(o.kube);
+  let next = 0;
+  let n = 0;
+  const worker = async () => {
+    while (next < seen.claims.length) {
+      if (stillLeading && !(await stillLeading())) return;
+      const claim = seen.claims[next++]!;
+      if (await reconcileOne(o, recorder, now, seen, claim)) n++;
+    }
+  };
+  const workers = Math.max(1, o.workers ?? defaultWorkers);
+  await Promise.all(Array.from({ length: workers }, worker));
   return n;
+}
+
+/**
+ * Renews the Lease during a long pass (every third of its duration), so a
+ * pass longer than the Lease cannot let a standby start driving the same
+ * claims; answers false once the Lease is lost or cannot be renewed.
+ */
+function leaseKeeper(o: ReplicatorOptions, now: () => Date): () => Promise<boolean> {
+  let renewed = now().getTime();
+  let held = true;
+  let inflight: Promise<boolean> | undefined;
+  return async () => {
+    if (!held) return false;
+    if (now().getTime() - renewed < (o.leaseSeconds * 1000) / 3) return true;
+    inflight ??= holdLease(o, now())
+      .catch((err: unknown) => {
+        o.log.error({ err: (err as Error).message }, 'could not renew the Lease; pass stopped');
+        return false;
+      })
+      .then((h) => {
+        held = h;
+        renewed = now().getTime();
+        if (!h) o.log.warn({ identity: o.identity }, 'lost the Lease mid-pass; pass stopped');
+        inflight = undefined;
+        return h;
+      });
+    return inflight;
+  };
 }
 
 /** Runs until `signal` aborts. */
@@ -104,7 +190,7 @@ export async function runReplicator(o: ReplicatorOptions, signal: AbortSignal): 
       const held = await holdLease(o, now());
       if (held !== leading) o.log.info({ identity: o.identity }, held ? 'leading' : 'standing by');
       leading = held;
-      if (leading) await reconcileAll(o);
+      if (leading) await reconcileAll(o, leaseKeeper(o, now));
     } catch (err) {
       o.log.error({ err: (err as Error).message }, 'replicator pass failed; will retry');
     }

@@ -2,7 +2,7 @@
 // make a point-in-time copy, send it with a mover Job, record the result, and
 // remove the copy. Every step is read back from the cluster, so a restarted
 // replicator resumes where the last one stopped.
-import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   knownMethod,
   parseStatus,
@@ -12,8 +12,9 @@ import {
 } from '../../model/src/index.ts';
 import { decideSource, type BackoffPolicy } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { objectName, pvcLabel, syncIdAt, syncIdLabel } from './naming.ts';
+import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
+import { component, type Owned } from './owned.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface SourceContext {
@@ -33,28 +34,11 @@ interface SyncObjects {
   snapshot?: VolumeSnapshot;
 }
 
-/** The objects of the sync in progress for this PVC, if any. */
-async function currentSync(
-  c: SourceContext,
-  pvc: V1PersistentVolumeClaim,
-): Promise<SyncObjects | undefined> {
-  const ns = pvc.metadata!.namespace!;
-  const selector = `${pvcLabel}=${pvc.metadata!.name}`;
-  const [jobs, claims, snaps] = await Promise.all([
-    c.kube.list<V1Job>('batch/v1', 'Job', ns, `${selector},app.kubernetes.io/component=sender`),
-    c.kube.list<V1PersistentVolumeClaim>(
-      'v1',
-      'PersistentVolumeClaim',
-      ns,
-      `${selector},app.kubernetes.io/component=copy`,
-    ),
-    c.kube.list<VolumeSnapshot>(
-      'snapshot.storage.k8s.io/v1',
-      'VolumeSnapshot',
-      ns,
-      `${selector},app.kubernetes.io/component=copy`,
-    ),
-  ]);
+/** The objects of the sync in progress for this PVC, if any: the newest sync id among them. Pure. */
+export function currentSync(owned: Owned): SyncObjects | undefined {
+  const jobs = component(owned.jobs, 'sender');
+  const claims = component(owned.claims, 'copy');
+  const snaps = component(owned.snapshots, 'copy');
   const all = [...jobs, ...claims, ...snaps];
   if (all.length === 0) return undefined;
   const syncId = all
@@ -102,6 +86,7 @@ async function finish(
   pvc: V1PersistentVolumeClaim,
   status: ReplicationStatus,
   sync: SyncObjects,
+  owned: Owned,
   failure?: string,
 ): Promise<void> {
   const ns = pvc.metadata!.namespace!;
@@ -113,8 +98,8 @@ async function finish(
   if (status.lastSyncResult !== 'Running') return remove();
   let summary: ReturnType<typeof parseSendSummary> = {};
   if (sync.job) {
-    const pods = await c.kube.list<V1Pod>('v1', 'Pod', ns, `job-name=${sync.job.metadata!.name}`);
-    const pod = pods.at(-1);
+    const jobName = sync.job.metadata!.name;
+    const pod = owned.pods.filter((p) => p.metadata?.labels?.['job-name'] === jobName).at(-1);
     if (pod) {
       summary = parseSendSummary(
         await c.kube.podLog(ns, pod.metadata!.name!, 'mover').catch(() => ''),
@@ -158,14 +143,15 @@ export async function reconcileSource(
   c: SourceContext,
   pvc: V1PersistentVolumeClaim,
   spec: SourceSpec,
+  owned: Owned,
 ): Promise<void> {
   const status = parseStatus(pvc.metadata?.annotations);
-  const sync = await currentSync(c, pvc);
+  const sync = currentSync(owned);
   const now = c.now();
 
   if (sync) {
     const job = sync.job;
-    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync);
+    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync, owned);
     const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
     const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
     const snapError = sync.snapshot?.status?.error?.message;
@@ -174,7 +160,7 @@ export async function reconcileSource(
     // binds only for a pod), so a copy that never binds is caught here.
     if (snapError || (late && !copyBound)) {
       const why = snapError ? `the snapshot failed: ${snapError}` : await copyNotReady(c, sync);
-      return finish(c, pvc, status, sync, why);
+      return finish(c, pvc, status, sync, owned, why);
     }
     if (!job) {
       if (sync.snapshot && !sync.claim && sync.snapshot.status?.readyToUse) {

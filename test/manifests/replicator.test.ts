@@ -133,18 +133,17 @@ describe('the replicator in the manifests', () => {
 });
 
 // What each role's code calls: replicator/src/kube.ts (get, list, create, merge
-// patch, delete, pod logs) as source.ts, destination.ts, run.ts and
-// recorder.ts use it, plus the PVC finalizers (update/patch) the replicator
-// adds so that disabling or deleting a claim cleans up after it.
+// patch, delete, pod logs) as owned.ts, source.ts, destination.ts, run.ts and
+// recorder.ts use it; the finalizer (finalizer.ts) is a merge patch too.
 const replicatorCluster: V1PolicyRule[] = [
   {
     apiGroups: [''],
     resources: ['persistentvolumeclaims'],
-    verbs: ['list', 'create', 'patch', 'update', 'delete'],
+    verbs: ['list', 'create', 'patch', 'delete'],
   },
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-  { apiGroups: [''], resources: ['services'], verbs: ['get', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['list', 'create', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'create', 'delete'] },
   {

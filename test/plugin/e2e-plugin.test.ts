@@ -340,6 +340,13 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       if (k instanceof Error || Array.isArray(k)) throw new Error('bad key');
       return k.getPublicSSH().toString('base64');
     };
+    // Each belongs to its claim: deleting the claim deletes its keys.
+    expect(srcSecret.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data', uid: src.metadata.uid },
+    ]);
+    expect(dstSecret.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data', uid: dst.metadata.uid },
+    ]);
     expect(Object.keys(srcSecret.data).sort()).toEqual(['client_ed25519', 'host_ed25519.pub']);
     expect(Object.keys(dstSecret.data).sort()).toEqual(['client_ed25519.pub', 'host_ed25519']);
     expect(pub(text(srcSecret, 'client_ed25519'))).toBe(pub(text(dstSecret, 'client_ed25519.pub')));

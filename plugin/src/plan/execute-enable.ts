@@ -97,7 +97,10 @@ export async function executeEnable(
     }
     if (plan.create.destinationSecret && keys) {
       await dst.createSecret(
-        destinationSecret(plan.names.destinationSecret, d.namespace, d.name, keys),
+        destinationSecret(plan.names.destinationSecret, d.namespace, d.name, keys, {
+          name: d.name,
+          uid: dstUid,
+        }),
       );
       undo.push({
         what: `secret/${plan.names.destinationSecret} (context ${d.context})`,
@@ -108,7 +111,12 @@ export async function executeEnable(
       );
     }
     if (plan.create.sourceSecret && keys) {
-      await src.createSecret(sourceSecret(plan.names.sourceSecret, s.namespace, s.name, keys));
+      await src.createSecret(
+        sourceSecret(plan.names.sourceSecret, s.namespace, s.name, keys, {
+          name: s.name,
+          uid: srcPvc.metadata?.uid,
+        }),
+      );
       undo.push({
         what: `secret/${plan.names.sourceSecret} (context ${s.context})`,
         run: () => src.deleteSecret(s.namespace, plan.names.sourceSecret),

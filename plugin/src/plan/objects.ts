@@ -55,16 +55,31 @@ function labels(instance: string): Record<string, string> {
   };
 }
 
+/** The claim a key Secret belongs to: deleting the claim deletes the Secret with it. */
+export interface SecretOwner {
+  name: string;
+  uid?: string;
+}
+
 function secret(
   name: string,
   namespace: string,
   instance: string,
   files: Record<string, string>,
+  owner?: SecretOwner,
 ): V1Secret {
+  const ownerReferences = owner?.uid
+    ? [{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: owner.name, uid: owner.uid }]
+    : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace, labels: labels(instance) },
+    metadata: {
+      name,
+      namespace,
+      labels: labels(instance),
+      ...(ownerReferences && { ownerReferences }),
+    },
     type: 'Opaque',
     // data, not stringData: the API server converts stringData, but not
     // every API server a test plays does, and the bytes are the same.
@@ -80,11 +95,15 @@ export function sourceSecret(
   namespace: string,
   pvc: string,
   k: KeyMaterial,
+  owner?: SecretOwner,
 ): V1Secret {
-  return secret(name, namespace, pvc, {
-    [keyFiles.client]: k.client,
-    [keyFiles.hostPub]: k.hostPub,
-  });
+  return secret(
+    name,
+    namespace,
+    pvc,
+    { [keyFiles.client]: k.client, [keyFiles.hostPub]: k.hostPub },
+    owner,
+  );
 }
 
 /** The files architecture.md gives the destination side. */
@@ -93,11 +112,15 @@ export function destinationSecret(
   namespace: string,
   pvc: string,
   k: KeyMaterial,
+  owner?: SecretOwner,
 ): V1Secret {
-  return secret(name, namespace, pvc, {
-    [keyFiles.host]: k.host,
-    [keyFiles.clientPub]: k.clientPub,
-  });
+  return secret(
+    name,
+    namespace,
+    pvc,
+    { [keyFiles.host]: k.host, [keyFiles.clientPub]: k.clientPub },
+    owner,
+  );
 }
 
 export interface DestinationPvcChoice {

@@ -2,7 +2,9 @@
 // the RBAC request it would be (verb, group, resource, namespace). It answers
 // as the API server does where the replicator relies on it: lists filtered by
 // namespace, label and field selectors, 404 as undefined on get, 409 on a
-// create of an existing name, merge patches (RFC 7386) that null out keys.
+// create of an existing name, merge patches (RFC 7386) that null out keys and
+// answer 409 on a stale resourceVersion, a deleted object that goes with its
+// last finalizer.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from '../../../replicator/src/kube.ts';
 
@@ -82,7 +84,9 @@ export function recordingKube(): {
   const conflict = (what: string) =>
     Object.assign(new Error(`${what} already exists`), { code: 409 });
   const put = (o: Obj) => {
-    objects.set(keyOf(o), structuredClone(o));
+    const copy = structuredClone(o);
+    copy.metadata!.resourceVersion = String(++generated);
+    objects.set(keyOf(o), copy);
   };
 
   const kube: Kube = {
@@ -129,8 +133,15 @@ export function recordingKube(): {
       record('patch', obj.apiVersion!, obj.kind!, obj.metadata?.namespace, obj.metadata?.name);
       const current = objects.get(keyOf(obj));
       if (!current) throw Object.assign(new Error(`${keyOf(obj)} not found`), { code: 404 });
+      const rv = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+      if (rv !== undefined && rv !== current.metadata?.resourceVersion)
+        throw conflict(`${keyOf(obj)} at resourceVersion ${rv}`);
       const next = mergePatch(current, patch) as Obj;
-      objects.set(keyOf(obj), next);
+      next.metadata!.resourceVersion = String(++generated);
+      // A deleted object goes once its last finalizer does.
+      if (next.metadata?.deletionTimestamp && !next.metadata.finalizers?.length)
+        objects.delete(keyOf(obj));
+      else objects.set(keyOf(obj), next);
       return structuredClone(next) as unknown as T;
     },
     async delete(obj: KubernetesObject) {

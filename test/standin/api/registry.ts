@@ -771,11 +771,11 @@ export class Registry {
     return { body: status, code: 200, warnings };
   }
 
-  /** Every stored object with its resource type. */
+  /** Every stored object with its resource type, as stored (read only: see Store.peek). */
   snapshot(): Located[] {
     const out: Located[] = [];
     for (const rt of RESOURCES) {
-      for (const object of this.store.list(resourceKey(rt))) out.push({ rt, object });
+      for (const object of this.store.peek(resourceKey(rt))) out.push({ rt, object });
     }
     return out;
   }

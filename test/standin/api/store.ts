@@ -72,6 +72,18 @@ export class Store {
     return out;
   }
 
+  /**
+   * The stored objects themselves, not copies, for readers that only look
+   * (the garbage collector runs after every write: cloning every object each
+   * time made a write cost grow with the store). A write replaces an entry
+   * with a new object and never changes a stored one, so what this returns
+   * stays as it was read. Callers must not modify it.
+   */
+  peek(resource: string): readonly KubeObject[] {
+    const b = this.bucket(resource);
+    return [...b.keys()].sort().map((k) => b.get(k)!);
+  }
+
   resources(): string[] {
     return [...this.objects.keys()];
   }
