@@ -2,11 +2,16 @@
 // derived, not random, so a restarted server finds what it made before.
 import { createHash } from 'node:crypto';
 
-export const managedByLabel = 'app.kubernetes.io/managed-by';
-export const managedBy = 'scribe';
-export const componentLabel = 'app.kubernetes.io/component';
-export const pvcLabel = 'scribe.backube.io/pvc';
-export const syncIdLabel = 'scribe.backube.io/sync-id';
+import { componentLabel, managedBy, managedByLabel, pvcLabel } from '../../model/src/index.ts';
+
+// The labels are the model's: the plugin selects what the server made by them.
+export {
+  componentLabel,
+  managedBy,
+  managedByLabel,
+  pvcLabel,
+  syncIdLabel,
+} from '../../model/src/index.ts';
 
 /** A DNS-1123 name from a prefix and parts, shortened with a hash when too long. */
 export function objectName(prefix: string, ...parts: string[]): string {

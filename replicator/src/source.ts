@@ -2,7 +2,7 @@
 // make a point-in-time copy, send it with a mover Job, record the result, and
 // remove the copy. Every step is read back from the cluster, so a restarted
 // replicator resumes where the last one stopped.
-import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import {
   knownMethod,
   parseStatus,
@@ -99,7 +99,7 @@ async function finish(
   let summary: ReturnType<typeof parseSendSummary> = {};
   if (sync.job) {
     const jobName = sync.job.metadata!.name;
-    const pod = owned.pods.filter((p) => p.metadata?.labels?.['job-name'] === jobName).at(-1);
+    const pod = summaryPod(owned.pods, jobName!);
     if (pod) {
       summary = parseSendSummary(
         await c.kube.podLog(ns, pod.metadata!.name!, 'mover').catch(() => ''),
@@ -268,4 +268,21 @@ async function copyNotReady(c: SourceContext, sync: SyncObjects): Promise<string
 
 function decideChecksum(spec: SourceSpec, status: ReplicationStatus): boolean {
   return spec.checksumEvery > 0 && ((status.syncCount ?? 0) + 1) % spec.checksumEvery === 0;
+}
+
+/**
+ * The pod whose log holds a sender Job's summary. A Job that retried has
+ * several: the one that succeeded (else the newest), not whichever the list
+ * happens to end with.
+ */
+export function summaryPod(pods: readonly V1Pod[], jobName: string): V1Pod | undefined {
+  const time = (p: V1Pod) => Date.parse(String(p.metadata?.creationTimestamp ?? ''));
+  return pods
+    .filter((p) => p.metadata?.labels?.['job-name'] === jobName)
+    .sort(
+      (a, b) =>
+        Number(a.status?.phase === 'Succeeded') - Number(b.status?.phase === 'Succeeded') ||
+        time(a) - time(b),
+    )
+    .at(-1);
 }

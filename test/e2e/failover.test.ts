@@ -26,14 +26,25 @@ import {
   type Stand,
   kubectlScribe,
   volumeOf,
+  type Run,
 } from './stand.ts';
 
 let s: Stand;
 const suite = onRealCluster ? describe.skip : describe;
 let kubeconfig: string;
 
-const scribe = (...args: string[]) =>
-  kubectlScribe(kubeconfig, [...args, '--context', 'destination']);
+/** Runs `kubectl scribe` at the DR site while its replicator does its passes, as in a cluster. */
+async function scribe(...args: string[]): Promise<Run> {
+  let done = false;
+  const run = kubectlScribe(kubeconfig, [...args, '--context', 'destination']).finally(
+    () => (done = true),
+  );
+  while (!done) {
+    await reconcileAll(s.dst);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return run;
+}
 
 beforeAll(async () => {
   if (onRealCluster) return;
