@@ -92,8 +92,9 @@ export function krewManifest(version: string, archives: readonly BuiltArchive[])
         'namespace, asynchronously, with rsync over SSH (live, from a clone, or from a',
         'VolumeSnapshot), on a schedule or on demand. `kubectl scribe enable pvc` protects',
         "a claim, `kubectl scribe status` shows each replication's lag and last result,",
-        'and `kubectl scribe install` installs the in-cluster parts (webhook and',
-        'replicator) the plugin relies on.',
+        '`failover`, `reverse` and `migrate` carry out disaster recovery and moves to',
+        'other storage, and `kubectl scribe install` installs the in-cluster parts',
+        '(webhook and replicator) the plugin relies on.',
         '',
       ].join('\n'),
       caveats: [
