@@ -24,7 +24,7 @@ import {
   statusOf,
   syncEnded,
   type Stand,
-  kubectlScribe,
+  scribeWhileDriving,
   volumeOf,
   type Run,
 } from './stand.ts';
@@ -33,18 +33,9 @@ let s: Stand;
 const suite = onRealCluster ? describe.skip : describe;
 let kubeconfig: string;
 
-/** Runs `kubectl scribe` at the DR site while its replicator does its passes, as in a cluster. */
-async function scribe(...args: string[]): Promise<Run> {
-  let done = false;
-  const run = kubectlScribe(kubeconfig, [...args, '--context', 'destination']).finally(
-    () => (done = true),
-  );
-  while (!done) {
-    await reconcileAll(s.dst);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return run;
-}
+/** At the DR site, while its replicator does its passes (the primary is stopped). */
+const scribe = (...args: string[]): Promise<Run> =>
+  scribeWhileDriving(kubeconfig, [...args, '--context', 'destination'], [s.dst]);
 
 beforeAll(async () => {
   if (onRealCluster) return;

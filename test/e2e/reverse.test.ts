@@ -6,12 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drKeys, parseSpec, renderSpec, specKeys } from '../../model/src/index.ts';
-import { scribeWebhookDomain } from '../../plugin/src/plan/enable.ts';
-import { reconcileAll } from '../../replicator/src/run.ts';
-import { CSI_CLASS, type Cluster } from '../standin/cluster.ts';
+import { CSI_CLASS } from '../standin/cluster.ts';
 import { describeTree, diffTrees } from '../support/tree.ts';
 import {
   claim,
@@ -26,7 +23,9 @@ import {
   statusOf,
   syncEnded,
   type Stand,
-  kubectlScribe,
+  registerScribe,
+  scribeWhileDriving,
+  writeBothKubeconfig,
   volumeOf,
   type Run,
 } from './stand.ts';
@@ -35,60 +34,13 @@ let s: Stand;
 const suite = onRealCluster ? describe.skip : describe;
 let kubeconfig: string;
 
-/** Runs a command while both clusters' replicators do their passes, as they would in a cluster. */
-async function scribe(...args: string[]): Promise<Run> {
-  let done = false;
-  const run = kubectlScribe(kubeconfig, args).finally(() => (done = true));
-  while (!done) {
-    await reconcileAll(s.dst);
-    await reconcileAll(s.src);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return run;
-}
-
-/** Scribe counts as installed where its webhooks are registered (enable checks). */
-async function registerScribe(c: Cluster): Promise<void> {
-  await c.clients.admission.createValidatingWebhookConfiguration({
-    body: {
-      metadata: { name: 'scribe' },
-      webhooks: [
-        {
-          name: `pvc.${scribeWebhookDomain}`,
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Ignore',
-          clientConfig: { url: 'https://127.0.0.1:1/validate' },
-          rules: [
-            {
-              apiGroups: [''],
-              apiVersions: ['v1'],
-              operations: ['CREATE'],
-              resources: ['persistentvolumeclaims'],
-            },
-          ],
-        },
-      ],
-    },
-  });
-}
+const scribe = (...args: string[]): Promise<Run> =>
+  scribeWhileDriving(kubeconfig, [...args], [s.dst, s.src]);
 
 beforeAll(async () => {
   if (onRealCluster) return;
   s = (await startStand())!;
-  kubeconfig = join(s.work, 'both.kubeconfig');
-  type Config = { clusters: unknown[]; users: unknown[]; contexts: unknown[] };
-  const a = s.source.kubeconfig('source') as Config;
-  const b = s.destination.kubeconfig('destination') as Config;
-  await writeFile(
-    kubeconfig,
-    stringify({
-      ...a,
-      clusters: [...a.clusters, ...b.clusters],
-      users: [...a.users, ...b.users],
-      contexts: [...a.contexts, ...b.contexts],
-    }),
-  );
+  kubeconfig = await writeBothKubeconfig(s);
   await registerScribe(s.source);
   await registerScribe(s.destination);
 });

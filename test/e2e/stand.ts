@@ -2,11 +2,12 @@
 // the steps every replication test takes: keys, a destination endpoint, a
 // source PVC with its spec.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1PersistentVolumeClaim, V1Service } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { stringify } from 'yaml';
 import {
   parseStatus,
   renderSpec,
@@ -16,6 +17,7 @@ import {
 } from '../../model/src/index.ts';
 import { kubeFrom } from '../../replicator/src/kube.ts';
 import { replicatorMetrics } from '../../replicator/src/metrics.ts';
+import { scribeWebhookDomain } from '../../plugin/src/plan/enable.ts';
 import { reconcileAll, type ReplicatorOptions } from '../../replicator/src/run.ts';
 import { CSI_CLASS, startCluster, type Cluster } from '../standin/cluster.ts';
 import { harness, moverKeys, waitFor } from '../standin/cluster-testing.ts';
@@ -239,5 +241,71 @@ export function syncEnded(s: Stand, name: string, at: string): Promise<Replicati
   return drive(s, `the sync of ${name} requested at ${at} to end`, async () => {
     const st = await statusOf(s.source, name);
     return st.syncHandled === at && st.lastSyncResult !== 'Running' ? st : undefined;
+  });
+}
+
+/**
+ * Runs `kubectl scribe` while the given replicators do their passes, as they
+ * would in a cluster (a command may wait on what they do).
+ */
+export async function scribeWhileDriving(
+  kubeconfig: string,
+  args: string[],
+  replicators: ReplicatorOptions[],
+): Promise<Run> {
+  let done = false;
+  const run = kubectlScribe(kubeconfig, args).finally(() => (done = true));
+  while (!done) {
+    for (const r of replicators) await reconcileAll(r);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return run;
+}
+
+/** One kubeconfig with both clusters' contexts, `source` and `destination`. */
+export async function writeBothKubeconfig(s: Stand): Promise<string> {
+  type Config = { clusters: unknown[]; users: unknown[]; contexts: unknown[] };
+  const a = s.source.kubeconfig('source') as Config;
+  const b = s.destination.kubeconfig('destination') as Config;
+  const path = join(s.work, 'both.kubeconfig');
+  await writeFile(
+    path,
+    stringify({
+      ...a,
+      clusters: [...a.clusters, ...b.clusters],
+      users: [...a.users, ...b.users],
+      contexts: [...a.contexts, ...b.contexts],
+    }),
+  );
+  return path;
+}
+
+/**
+ * Scribe counts as installed where its webhooks are registered (enable checks
+ * that); the stand-ins of these suites run no admission chain, so the
+ * registration is all there is to it.
+ */
+export async function registerScribe(c: Cluster): Promise<void> {
+  await c.clients.admission.createValidatingWebhookConfiguration({
+    body: {
+      metadata: { name: 'scribe' },
+      webhooks: [
+        {
+          name: `pvc.${scribeWebhookDomain}`,
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Ignore',
+          clientConfig: { url: 'https://127.0.0.1:1/validate' },
+          rules: [
+            {
+              apiGroups: [''],
+              apiVersions: ['v1'],
+              operations: ['CREATE'],
+              resources: ['persistentvolumeclaims'],
+            },
+          ],
+        },
+      ],
+    },
   });
 }
