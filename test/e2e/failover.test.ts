@@ -1,5 +1,5 @@
-// Failover end to end on two stand-in clusters: a replica with two complete
-// syncs, then the primary's API server is stopped and the real kubectl runs
+// Failover end to end on two stand-in clusters: a replica with a complete
+// sync, then the primary's API server is stopped and the real kubectl runs
 // `kubectl scribe failover pvc` against the DR cluster alone. The application
 // gets a claim restored from the newest complete snapshot, byte for byte the
 // source's data at that sync, and nothing replicates into it any more.
