@@ -1,6 +1,6 @@
 // `kubectl scribe failover pvc`: carries out the plan at the DR site, talking
 // only to the DR cluster (the primary may be gone), and says what it did.
-import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   components,
   componentLabel,
@@ -21,6 +21,7 @@ import {
   type FailoverSteps,
 } from '../plan/failover.ts';
 import { replicationNames } from '../plan/objects.ts';
+import { mounts, podNames, runningUsers, stillRuns } from '../plan/pods.ts';
 import { connect } from './connect.ts';
 
 export interface FailoverFlags extends KubeFlagValues {
@@ -45,12 +46,6 @@ async function waitUntil(
     if (Date.now() + pollMs > deadline) throw new CliError(blocker);
     await new Promise((r) => setTimeout(r, pollMs));
   }
-}
-
-function usersOf(pods: { items: V1Pod[] }, claim: string): string[] {
-  return pods.items
-    .filter((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim))
-    .map((p) => p.metadata!.name!);
 }
 
 /** Everything that lets the source write into the destination: receivers, endpoints, keys. */
@@ -89,17 +84,15 @@ async function stopReceiving(
   await waitUntil(deadline, async () => {
     await deleteReceivers();
     const pods = await c.listPods(ns, '');
-    const writers = pods.items
-      .filter((p) => {
-        // A finished pod writes nothing any more.
-        if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return false;
+    const writers = podNames(
+      pods.items.filter((p) => {
+        if (!stillRuns(p)) return false;
         const l = p.metadata?.labels ?? {};
         const receiver = l[pvcLabel] === name && l[componentLabel] === components.receiver;
-        const pluginRun =
-          usersOf({ items: [p] }, name).length > 0 && l[componentLabel] === components.endpoint;
+        const pluginRun = mounts(p, name) && l[componentLabel] === components.endpoint;
         return receiver || pluginRun;
-      })
-      .map((p) => p.metadata!.name!);
+      }),
+    );
     return writers.length
       ? `the receiver pod(s) ${writers.join(', ')} still run: failover stopped replication but could not wait for them; run it again once they are gone (kubectl get pods -n ${ns})`
       : undefined;
@@ -191,7 +184,7 @@ export async function failoverPvc(
       await waitUntil(deadline, async () => {
         const still = await c.findPvc(ns, name);
         if (!still || still.metadata?.uid !== claim.metadata?.uid) return undefined;
-        const users = usersOf(await c.listPods(ns, ''), name);
+        const users = podNames(runningUsers((await c.listPods(ns, '')).items, name));
         return `persistentvolumeclaim "${name}" is still being deleted${users.length ? `: pod(s) ${users.join(', ')} use it` : ''}; stop them and run kubectl scribe failover pvc ${name} again: it resumes from volumesnapshot/${plan.data}`;
       });
     }

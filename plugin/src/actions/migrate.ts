@@ -24,6 +24,7 @@ import {
   workloadsUsing,
   type ScaledWorkload,
 } from '../plan/migrate.ts';
+import { runningUsers } from '../plan/pods.ts';
 import { parseQuantity } from '../plan/quantity.ts';
 import { connect } from './connect.ts';
 
@@ -181,12 +182,7 @@ export async function migratePvc(name: string, flags: MigrateFlags): Promise<voi
       say(`${resource(w)} scaled to 0 (was ${w.replicas})`);
     }
     for (;;) {
-      const left = (await src.listPods(ns, '')).items.filter(
-        (p) =>
-          p.status?.phase !== 'Succeeded' &&
-          p.status?.phase !== 'Failed' &&
-          p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === name),
-      );
+      const left = runningUsers((await src.listPods(ns, '')).items, name);
       if (!left.length) break;
       if (Date.now() + pollMs > deadline) {
         throw new CliError(

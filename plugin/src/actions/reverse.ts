@@ -2,13 +2,14 @@
 // claim at this site back to the primary's old claim, reusing its volume so
 // that only the differences cross.
 import type { V1Pod } from '@kubernetes/client-node';
-import { managedByLabel, renderPvcRef, type PvcRef } from '../../../model/src/index.ts';
+import { renderPvcRef, type PvcRef } from '../../../model/src/index.ts';
 import { confirm } from '../cli/confirm.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { gone } from '../kube/api-errors.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import { parseTo } from '../plan/enable.ts';
+import { applicationUsers } from '../plan/pods.ts';
 import { failedOverFrom, planReverse } from '../plan/reverse.ts';
 import { connect, connectContext } from './connect.ts';
 import { enablePvc } from './enable.ts';
@@ -25,18 +26,6 @@ export interface ReverseFlags extends KubeFlagValues {
   'skip-webhook-check'?: boolean;
   yes?: boolean;
   'dry-run'?: boolean;
-}
-
-/** The application's pods that mount a claim (Scribe's own movers do not count). */
-function usersOf(pods: readonly V1Pod[], claim: string): V1Pod[] {
-  return pods.filter(
-    (p) =>
-      !p.metadata?.labels?.[managedByLabel]?.startsWith('scribe') &&
-      !p.metadata?.labels?.[managedByLabel]?.startsWith('kubectl-scribe') &&
-      p.status?.phase !== 'Succeeded' &&
-      p.status?.phase !== 'Failed' &&
-      p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim),
-  );
 }
 
 export async function reversePvc(name: string, flags: ReverseFlags): Promise<void> {
@@ -63,7 +52,7 @@ export async function reversePvc(name: string, flags: ReverseFlags): Promise<voi
           : connectContext(flags, target.context);
       targetClaim = await there.findPvc(target.namespace, target.name);
       if (targetClaim)
-        users = usersOf((await there.listPods(target.namespace, '')).items, target.name);
+        users = applicationUsers((await there.listPods(target.namespace, '')).items, target.name);
     }
     const plan = planReverse(
       {
@@ -137,7 +126,7 @@ async function failBack(name: string, source: PvcRef, flags: ReverseFlags): Prom
   let there: Cluster | undefined;
   try {
     there = connectContext(flags, source.context);
-    const users = usersOf((await there.listPods(source.namespace, '')).items, source.name);
+    const users = applicationUsers((await there.listPods(source.namespace, '')).items, source.name);
     if (users.length) {
       throw new CliError(
         `persistentvolumeclaim "${source.name}" ${where} is in use by pod(s) ${users.map((p) => p.metadata?.name).join(', ')}: stop the application there first, so that the final sync carries everything it wrote`,

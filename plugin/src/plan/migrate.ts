@@ -5,6 +5,7 @@
 import type { V1OwnerReference, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { drKeys } from '../../../model/src/index.ts';
 import { CliError } from '../errors.ts';
+import { runningUsers } from './pods.ts';
 
 /** A workload the cutover scales to zero, and the replicas it had. */
 export interface ScaledWorkload {
@@ -32,9 +33,7 @@ export function workloadsUsing(
 ): { kind: ScaledWorkload['kind']; name: string }[] {
   const found = new Map<string, { kind: ScaledWorkload['kind']; name: string }>();
   const stuck: string[] = [];
-  for (const p of pods) {
-    if (!p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim)) continue;
-    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+  for (const p of runningUsers(pods, claim)) {
     let owner = controllerOf(p.metadata?.ownerReferences);
     if (owner?.kind === 'ReplicaSet') {
       const rs = replicaSets.find((r) => r.metadata?.name === owner!.name);
