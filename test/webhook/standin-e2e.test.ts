@@ -216,6 +216,10 @@ describe("through the stand-in's admission chain (a 1.24 server)", () => {
       expect.arrayContaining(['data', 'scribe-live-data-keys', 'scribe-live-data-tmp']),
     );
     expect(stored!.metadata!.annotations![injectedAnnotation]).toBe('data');
+    // The webhook logs once the response is written, so the line can trail the pod's creation.
+    const logged = Date.now() + 5_000;
+    while (!stderr.includes('"msg":"injected"') && Date.now() < logged)
+      await new Promise((r) => setTimeout(r, 50));
     expect(stderr).toMatch(/"msg":"injected"/);
   });
 
