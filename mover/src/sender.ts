@@ -290,12 +290,11 @@ function bridgeRsh(
       onStderr(`scribe-mover: ${(err as Error).message}\n`);
       return finish(255);
     }
-    let code = 255;
     input.pipe(channel);
     channel.pipe(output);
     channel.stderr.on('data', (d: Buffer) => onStderr(d.toString()));
-    channel.on('exit', (c: number | null) => (code = c ?? 255));
-    channel.on('close', () => finish(code));
+    // The exit code comes with 'close' (see exec).
+    channel.on('close', (code?: number | null) => finish(code ?? 255));
     conn.client.on('close', () => {
       onStderr('scribe-mover: connection lost\n');
       finish(255);
