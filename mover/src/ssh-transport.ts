@@ -91,6 +91,8 @@ export function connect(o: ConnectOptions): Promise<Connection> {
       sock: socket,
       username: 'scribe',
       privateKey: o.clientKeyText,
+      // Straight to the key: the default asks for "none" first, a round trip per connection.
+      authHandler: ['publickey'],
       hostVerifier: (key: Buffer) => {
         const ok = key.length === pinned.length && timingSafeEqual(key, pinned);
         if (!ok) presented = blobFingerprint(key);
