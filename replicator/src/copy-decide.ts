@@ -31,6 +31,8 @@ export interface CopyState {
     from?: string;
     deleting: boolean;
   };
+  /** Copies Scribe made under another name (read-only-copy was renamed). */
+  formerCopies: string[];
   staging: { name: string; syncId: string }[];
   jobs: {
     name: string;
@@ -56,7 +58,7 @@ export type CopyAction =
   | { kind: 'retire-exposed' }
   /** List the pods that mount the copy, then decide again. */
   | { kind: 'check-readers' }
-  | { kind: 'delete'; what: 'staging' | 'scrub' | 'scrubbed'; name: string }
+  | { kind: 'delete'; what: 'staging' | 'scrub' | 'scrubbed' | 'exposed'; name: string }
   | { kind: 'record'; status: StatusUpdate }
   | { kind: 'event'; type: 'Normal' | 'Warning'; reason: string; message: string };
 
@@ -86,6 +88,7 @@ export function decideCopy(s: CopyState): CopyAction[] {
   }
   if (status.readOnlyCopyError !== undefined) record({ readOnlyCopyError: null });
 
+  for (const name of s.formerCopies) out.push({ kind: 'delete', what: 'exposed', name });
   // Scrub work for another snapshot than the newest is superseded.
   const target = latest?.syncId;
   const exposedFrom = s.exposed?.from;
@@ -140,9 +143,16 @@ export function decideCopy(s: CopyState): CopyAction[] {
       record({ scrubResult: 'Failed', scrubSnapshot: latest.name, scrubError: message });
     }
   }
-  if (!from) return out;
+  // A copy made before the scrub step was set holds unscrubbed data: it goes
+  // as soon as no pod mounts it, without waiting for the scrubbed one.
+  const unscrubbed =
+    scrub !== undefined &&
+    s.exposed !== undefined &&
+    !s.exposed.deleting &&
+    !s.scrubbed.some((x) => x.name === s.exposed!.from);
+  if (!from && !unscrubbed) return out;
 
-  if (s.exposed?.from === from.name && !s.exposed.deleting) {
+  if (from && s.exposed?.from === from.name && !s.exposed.deleting) {
     record({
       readOnlyCopySnapshot: latest.name,
       readOnlyCopySnapshotTime: latest.creationTime ?? null,
@@ -151,7 +161,7 @@ export function decideCopy(s: CopyState): CopyAction[] {
     return out;
   }
   if (!s.exposed) {
-    out.push({ kind: 'create-exposed', from, history: latest });
+    if (from) out.push({ kind: 'create-exposed', from, history: latest });
     return out;
   }
   if (s.exposed.deleting) return out; // a reader still holds the old claim; the API keeps it
@@ -160,6 +170,7 @@ export function decideCopy(s: CopyState): CopyAction[] {
     return out;
   }
   if (s.readers) {
+    if (!from) return out;
     if (status.readOnlyCopyPending !== latest.name) {
       out.push({
         kind: 'event',

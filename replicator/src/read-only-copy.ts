@@ -114,6 +114,9 @@ export async function reconcileReadOnlyCopy(
           },
         }
       : {}),
+    formerCopies: component(owned.claims, components.exposed)
+      .map((x) => x.metadata!.name!)
+      .filter((n) => n !== want.name),
     staging: component(owned.claims, components.staging).map((x) => ({
       name: x.metadata!.name!,
       syncId: syncIdOf(x),
@@ -197,13 +200,13 @@ export async function reconcileReadOnlyCopy(
         if (existing) await c.kube.delete(existing);
         break;
       case 'delete': {
-        const pool =
+        const pool: KubernetesObject[] =
           a.what === 'scrub'
             ? jobs
-            : a.what === 'staging'
-              ? component(owned.claims, components.staging)
-              : component(owned.snapshots, components.scrubbed);
-        const o = (pool as KubernetesObject[]).find((x) => x.metadata?.name === a.name);
+            : a.what === 'scrubbed'
+              ? component(owned.snapshots, components.scrubbed)
+              : component(owned.claims, components[a.what]);
+        const o = pool.find((x) => x.metadata?.name === a.name);
         if (o) await c.kube.delete(o);
         break;
       }

@@ -35,6 +35,7 @@ const snap = (syncId: string, o: Partial<SnapshotView> = {}): SnapshotView => ({
 const state = (o: Partial<CopyState>): CopyState => ({
   want: plain,
   destination: 'data',
+  formerCopies: [],
   staging: [],
   jobs: [],
   scrubbed: [],
@@ -119,6 +120,35 @@ describe('the read-only copy without a scrub step', () => {
     ]);
     expect(decideCopy({ ...s, status: { readOnlyCopyError: message } })).toEqual([]);
     expect(nameTakenMessage('data', 'data')).toMatch(/names the destination itself/);
+  });
+});
+
+describe('the read-only copy when its spec changes', () => {
+  it('removes a copy Scribe made under a former name', () => {
+    expect(decideCopy(state({ latest: snap('1'), formerCopies: ['old-ro'] }))[0]).toEqual({
+      kind: 'delete',
+      what: 'exposed',
+      name: 'old-ro',
+    });
+  });
+
+  it('retires an unscrubbed copy as soon as a scrub step is set and nobody mounts it', () => {
+    const s = state({
+      want: scrubbing,
+      latest: snap('1'),
+      exposed: { scribes: true, from: 'scribe-data-1', deleting: false },
+    });
+    expect(kinds(s)).toEqual(['create-staging', 'create-scrub-job', 'record', 'check-readers']);
+    expect(kinds({ ...s, readers: false })).toContain('retire-exposed');
+    expect(kinds({ ...s, readers: true })).not.toContain('retire-exposed');
+    // A scrubbed copy waits for the next scrubbed snapshot as usual.
+    const scrubbed = {
+      ...s,
+      exposed: { scribes: true, from: 'x0', deleting: false },
+      scrubbed: [snap('0', { name: 'x0' })],
+      readers: false,
+    };
+    expect(kinds(scrubbed)).not.toContain('retire-exposed');
   });
 });
 
