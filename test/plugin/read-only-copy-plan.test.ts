@@ -39,6 +39,16 @@ describe('the read-only copy flags', () => {
     });
   });
 
+  it("remove the copy with --read-only-copy '', alone", () => {
+    expect(planReadOnlyCopy({ name: '' }, current, 'data')).toEqual({
+      spec: undefined,
+      errors: [],
+    });
+    expect(planReadOnlyCopy({ name: '', scrubImage: 'x' }, current, 'data').errors).toEqual([
+      "--read-only-copy '' removes the read-only copy: drop --scrub-image",
+    ]);
+  });
+
   it('name the flag in each error, as the user typed it', () => {
     expect(planReadOnlyCopy({ scrubImage: 'scrub:1' }, undefined, 'data').errors).toEqual([
       "invalid --scrub-image: applies to a read-only copy: set --read-only-copy to the copy's PVC name too",

@@ -51,7 +51,7 @@ export default class EnablePvc extends Command {
     }),
     'read-only-copy': Flags.string({
       summary:
-        'Also keep a PVC of this name at the destination, restored from each new snapshot for others to mount (e.g. analytics); replaced only while no pod mounts it.',
+        "Also keep a PVC of this name at the destination, restored from each new snapshot for others to mount (e.g. analytics), refreshed once no pod mounts it; '' removes it.",
     }),
     'read-only-copy-access-mode': Flags.string({
       options: ['ReadOnlyMany', 'ReadWriteOnce', 'ReadWriteMany', 'ReadWriteOncePod'],

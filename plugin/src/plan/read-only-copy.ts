@@ -33,15 +33,28 @@ export function commandAnnotation(v: string): string {
 
 /**
  * The read-only copy to write: the flags' when any is given (they describe
- * the whole copy), else what the destination already has.
+ * the whole copy), none for `--read-only-copy ''`, else what the destination
+ * already has.
  */
 export function planReadOnlyCopy(
   flags: ReadOnlyCopyFlags,
   current: ReadOnlyCopySpec | undefined,
   destinationName: string,
 ): { spec: ReadOnlyCopySpec | undefined; errors: string[] } {
-  const given = Object.values(flags).some((v) => v !== undefined);
-  if (!given) return { spec: current, errors: [] };
+  const given = Object.entries(flags).filter(([, v]) => v !== undefined);
+  if (given.length === 0) return { spec: current, errors: [] };
+  // --read-only-copy '' removes the copy (the replicator deletes what it made).
+  if (flags.name === '') {
+    const others = Object.values(flagOf)
+      .filter(([field]) => field !== 'name' && flags[field] !== undefined)
+      .map(([, flag]) => flag);
+    return others.length
+      ? {
+          spec: undefined,
+          errors: [`--read-only-copy '' removes the read-only copy: drop ${others.join(', ')}`],
+        }
+      : { spec: undefined, errors: [] };
+  }
   const annotations: Record<string, string> = {};
   for (const [key, [field]] of Object.entries(flagOf)) {
     const v = flags[field];
