@@ -2,7 +2,12 @@
 // restore it (scrubbed first when a scrub step is set) under the copy's
 // stable name, replacing the previous copy only while no pod mounts it.
 // The decisions are copy-decide.ts's; this file reads and writes.
-import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Job,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from '@kubernetes/client-node';
 import {
   components,
   parseStatus,
@@ -40,6 +45,16 @@ export function mountedBy(pods: readonly V1Pod[], claim: string): boolean {
       p.metadata?.labels?.[managedByLabel] !== managedBy &&
       (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim),
   );
+}
+
+/** Whether a scrub Job runs, succeeded or failed. Pure. */
+export function jobOutcome(j: V1Job): 'running' | 'succeeded' | 'failed' {
+  // A Job stopped at its deadline may count no failed pod: its condition says it.
+  const done = (type: string) =>
+    j.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+  if (j.status?.succeeded || done('Complete')) return 'succeeded';
+  if (j.status?.failed || done('Failed')) return 'failed';
+  return 'running';
 }
 
 /** Scribe's objects for the copy, what a disable or a removed read-only-copy key deletes. */
@@ -122,7 +137,7 @@ export async function reconcileReadOnlyCopy(
       syncId: syncIdOf(x),
     })),
     jobs: jobs.map((j) => {
-      const outcome = j.status?.succeeded ? 'succeeded' : j.status?.failed ? 'failed' : 'running';
+      const outcome = jobOutcome(j);
       const pod = summaryPod(owned.pods, j.metadata!.name!);
       const term = pod?.status?.containerStatuses?.[0]?.state;
       return {

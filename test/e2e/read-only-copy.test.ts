@@ -253,6 +253,44 @@ suite('a read-only copy of the destination (stand-in)', () => {
     expect((await statusOf(s.destination, 'data')).scrubResult).toBe('Succeeded');
   });
 
+  it('stops a scrub at its timeout and keeps the previous copy', async () => {
+    const kept = (await statusOf(s.destination, 'data')).readOnlyCopySnapshot!;
+    const r = await scribe(
+      'enable',
+      'pvc',
+      'data',
+      '--context',
+      'source',
+      '--to',
+      'destination',
+      '--method',
+      'clone',
+      '--schedule',
+      'manual',
+      '--read-only-copy',
+      'data-ro',
+      '--scrub-image',
+      image,
+      '--scrub-command',
+      'sleep 300',
+      '--scrub-timeout',
+      '10s',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    await writeFile(join(source, 't4'), 'v5\n');
+    const started = Date.now();
+    const slow = await sync();
+    const st = await drive(s, 'the scrub to time out', async () => {
+      const x = await statusOf(s.destination, 'data');
+      return x.scrubResult === 'Failed' && x.scrubSnapshot === slow ? x : undefined;
+    });
+    expect(st.scrubError).toBe('did not finish within 10s (scribe.backube.io/scrub-timeout)');
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(st.readOnlyCopySnapshot).toBe(kept);
+    const copy = await readClaim(s.destination, 'data-ro');
+    expect(copy.metadata?.deletionTimestamp).toBeUndefined();
+  });
+
   it('disable removes the copy Scribe made and keeps the replica', async () => {
     const r = await scribe('disable', 'pvc', 'data', '--context', 'source');
     expect(r.code, r.stderr).toBe(0);

@@ -18,7 +18,7 @@ import {
 } from '../../replicator/src/copy-objects.ts';
 import { cleanupTargets } from '../../replicator/src/finalizer.ts';
 import { groupOwned } from '../../replicator/src/owned.ts';
-import { copyObjects, mountedBy } from '../../replicator/src/read-only-copy.ts';
+import { copyObjects, jobOutcome, mountedBy } from '../../replicator/src/read-only-copy.ts';
 
 const plain: ReadOnlyCopySpec = { name: 'data-ro', accessMode: 'ReadOnlyMany' };
 const scrubbing: ReadOnlyCopySpec = {
@@ -242,6 +242,23 @@ describe('the read-only copy with a scrub step', () => {
       { kind: 'delete', what: 'scrubbed', name: 'x1' },
     ]);
     expect(actions.map((a) => a.kind)).toContain('create-scrub-job');
+  });
+
+  it("reads a scrub Job's outcome from its counts or, at a deadline, its condition", () => {
+    expect(jobOutcome({ status: { active: 1 } })).toBe('running');
+    expect(jobOutcome({ status: { succeeded: 1 } })).toBe('succeeded');
+    expect(jobOutcome({ status: { failed: 1 } })).toBe('failed');
+    const at = new Date();
+    const deadline = {
+      type: 'Failed',
+      status: 'True',
+      reason: 'DeadlineExceeded',
+      lastTransitionTime: at,
+    };
+    expect(jobOutcome({ status: { conditions: [deadline] } })).toBe('failed');
+    expect(jobOutcome({ status: { conditions: [{ ...deadline, status: 'False' }] } })).toBe(
+      'running',
+    );
   });
 
   it('says why a scrub Job failed', () => {
