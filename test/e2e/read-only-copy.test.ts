@@ -175,6 +175,30 @@ suite('a read-only copy of the destination (stand-in)', () => {
   });
 
   it("with a scrub step, shows the scrub's change in the copy and never in the destination", async () => {
+    const before = (await readClaim(s.destination, 'data')).metadata?.annotations;
+    const dry = await scribe(
+      'enable',
+      'pvc',
+      'data',
+      '--context',
+      'source',
+      '--to',
+      'destination',
+      '--method',
+      'clone',
+      '--schedule',
+      'manual',
+      '--read-only-copy',
+      'data-ro',
+      '--scrub-image',
+      image,
+      '--scrub-command',
+      scrubCommand,
+      '--dry-run',
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/after the scrub step \(.*\) succeeds; .* \(dry run\)\n/);
+    expect((await readClaim(s.destination, 'data')).metadata?.annotations).toEqual(before);
     const r = await scribe(
       'enable',
       'pvc',

@@ -344,6 +344,21 @@ describe("the read-only copy's objects", () => {
     });
   });
 
+  it('gives a Block copy to the scrub as a device, and keeps the volume mode', () => {
+    const block: V1PersistentVolumeClaim = {
+      ...destination,
+      spec: { ...destination.spec, volumeMode: 'Block' },
+    };
+    const c = scrubJob(block, scrubbing.scrub!, '2').spec!.template.spec!.containers[0]!;
+    expect(c.volumeDevices).toEqual([{ name: 'volume', devicePath: '/dev/scribe-volume' }]);
+    expect(c.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(c.env).toContainEqual({ name: 'SCRIBE_VOLUME', value: '/dev/scribe-volume' });
+    expect(exposedClaim(block, plain, { snapshot: 'x', syncId: '2' }).spec?.volumeMode).toBe(
+      'Block',
+    );
+    expect(stagingClaim(block, plain, snap('2')).spec?.volumeMode).toBe('Block');
+  });
+
   it("is removed on clean-up only where Scribe made it, and a pod's mount is seen", () => {
     const copy = exposedClaim(destination, plain, { snapshot: 'x', syncId: '1' });
     const users: V1PersistentVolumeClaim = { metadata: { name: 'data-ro', namespace: 'app' } };
