@@ -21,6 +21,14 @@ export const specKeys = {
   snapshotsToKeep: `${specPrefix}snapshots-to-keep`,
   checksumEvery: `${specPrefix}checksum-every`,
   serviceType: `${specPrefix}service-type`,
+  // A read-only copy of the newest destination snapshot, optionally scrubbed first.
+  readOnlyCopy: `${specPrefix}read-only-copy`,
+  readOnlyCopyAccessMode: `${specPrefix}read-only-copy-access-mode`,
+  readOnlyCopyStorageClass: `${specPrefix}read-only-copy-storage-class`,
+  scrubImage: `${specPrefix}scrub-image`,
+  scrubCommand: `${specPrefix}scrub-command`,
+  scrubTimeout: `${specPrefix}scrub-timeout`,
+  scrubRunAsUser: `${specPrefix}scrub-run-as-user`,
 } as const;
 
 export const statusKeys = {
@@ -38,6 +46,15 @@ export const statusKeys = {
   syncHandled: `${statusPrefix}sync-handled`,
   syncCount: `${statusPrefix}sync-count`,
   consecutiveFailures: `${statusPrefix}consecutive-failures`,
+  // The destination's read-only copy: which history snapshot it holds, and the scrub step.
+  readOnlyCopySnapshot: `${statusPrefix}read-only-copy-snapshot`,
+  readOnlyCopySnapshotTime: `${statusPrefix}read-only-copy-snapshot-time`,
+  readOnlyCopyRefreshed: `${statusPrefix}read-only-copy-refreshed`,
+  readOnlyCopyPending: `${statusPrefix}read-only-copy-pending`,
+  readOnlyCopyError: `${statusPrefix}read-only-copy-error`,
+  scrubResult: `${statusPrefix}scrub-result`,
+  scrubSnapshot: `${statusPrefix}scrub-snapshot`,
+  scrubError: `${statusPrefix}scrub-error`,
 } as const;
 
 /** Keys only a source PVC may carry, and keys only a destination may carry. */
@@ -56,6 +73,13 @@ export const destinationOnlyKeys: readonly string[] = [
   specKeys.source,
   specKeys.snapshotsToKeep,
   specKeys.serviceType,
+  specKeys.readOnlyCopy,
+  specKeys.readOnlyCopyAccessMode,
+  specKeys.readOnlyCopyStorageClass,
+  specKeys.scrubImage,
+  specKeys.scrubCommand,
+  specKeys.scrubTimeout,
+  specKeys.scrubRunAsUser,
 ];
 
 /** True for any key Scribe owns (spec or status). */

@@ -17,6 +17,14 @@ export const components = {
   sender: 'sender',
   receiver: 'receiver',
   endpoint: 'endpoint',
+  /** A destination's read-only copy: the claim readers mount. */
+  exposed: 'exposed',
+  /** A restore of a history snapshot that a scrub step rewrites. */
+  staging: 'staging',
+  /** The Job running the user's scrub step. */
+  scrub: 'scrub',
+  /** A snapshot of a scrubbed staging claim, what a scrubbed copy is restored from. */
+  scrubbed: 'scrubbed',
 } as const;
 
 /** A label selector for one component of one replicated PVC. */

@@ -19,6 +19,7 @@ import {
   type VolumeMode,
 } from './values.ts';
 import { statusProblems } from './status.ts';
+import { readOnlyCopyFrom, renderReadOnlyCopy, type ReadOnlyCopySpec } from './read-only-copy.ts';
 
 export interface SourceSpec {
   role: 'source';
@@ -45,6 +46,8 @@ export interface DestinationSpec {
   snapshotsToKeep: number;
   /** How the source reaches this destination's mover endpoint. */
   serviceType: ServiceType;
+  /** A read-only copy of the newest snapshot for others to mount (read-only-copy.ts). */
+  readOnlyCopy?: ReadOnlyCopySpec;
 }
 
 export type ServiceType = 'ClusterIP' | 'LoadBalancer' | 'NodePort';
@@ -144,10 +147,18 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
     const keep =
       take(specKeys.snapshotsToKeep, (v) => parseCount(v, 1, 100)) ?? defaultSnapshotsToKeep;
     const serviceType = take(specKeys.serviceType, parseServiceType) ?? 'LoadBalancer';
+    const readOnlyCopy = readOnlyCopyFrom(a, problems);
     if (problems.length > 0 || !source || !secret) return { enabled: true, problems };
     return {
       enabled: true,
-      spec: { role, source, secret, snapshotsToKeep: keep, serviceType },
+      spec: {
+        role,
+        source,
+        secret,
+        snapshotsToKeep: keep,
+        serviceType,
+        ...(readOnlyCopy ? { readOnlyCopy } : {}),
+      },
       problems,
     };
   }
@@ -215,6 +226,7 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
       [specKeys.secret]: spec.secret,
       [specKeys.snapshotsToKeep]: String(spec.snapshotsToKeep),
       [specKeys.serviceType]: spec.serviceType,
+      ...renderReadOnlyCopy(spec.readOnlyCopy),
     };
   }
   const out: Record<string, string> = {

@@ -23,6 +23,19 @@ export interface ReplicationStatus {
   syncCount?: number;
   /** Failed syncs since the last success; drives the retry backoff. */
   consecutiveFailures?: number;
+  /** The history snapshot whose data the read-only copy holds (scrubbed when a scrub step is set). */
+  readOnlyCopySnapshot?: string;
+  readOnlyCopySnapshotTime?: string;
+  /** When the read-only copy was last (re)created. */
+  readOnlyCopyRefreshed?: string;
+  /** A newer snapshot ready to replace the copy once no pod mounts it. */
+  readOnlyCopyPending?: string;
+  /** Why the read-only copy cannot be made (e.g. its name is taken). */
+  readOnlyCopyError?: string;
+  scrubResult?: SyncResult;
+  /** The history snapshot the last scrub step ran on. */
+  scrubSnapshot?: string;
+  scrubError?: string;
 }
 
 type Field = keyof ReplicationStatus;
@@ -53,6 +66,14 @@ const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatu
   syncHandled: parseTime,
   syncCount: parseBig,
   consecutiveFailures: parseBig,
+  readOnlyCopySnapshot: parseText,
+  readOnlyCopySnapshotTime: parseTime,
+  readOnlyCopyRefreshed: parseTime,
+  readOnlyCopyPending: parseText,
+  readOnlyCopyError: parseText,
+  scrubResult: parseResult,
+  scrubSnapshot: parseText,
+  scrubError: parseText,
 };
 
 const fieldNames = Object.keys(fields) as Field[];

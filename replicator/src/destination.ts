@@ -1,7 +1,7 @@
 // Keeps a destination PVC ready to receive: a receiver Job that succeeds only
 // on a complete transfer, the Service in front of it, and after each complete
 // transfer (and only then) a VolumeSnapshot of the destination, keeping the
-// newest N.
+// newest N, and the read-only copy of the newest (read-only-copy.ts).
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { parseStatus, renderStatus, type DestinationSpec } from '../../model/src/index.ts';
 import { snapshotsToPrune } from './decide.ts';
@@ -9,6 +9,7 @@ import type { Kube } from './kube.ts';
 import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
 import { endpointService, receiverJob, snapshotOf } from './objects.ts';
 import { component, type Owned } from './owned.ts';
+import { reconcileReadOnlyCopy } from './read-only-copy.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface DestinationContext {
@@ -17,6 +18,8 @@ export interface DestinationContext {
   now: () => Date;
   image?: string;
   snapshotClass?: string;
+  /** A claim from the pass's list (absent: the read-only copy's claim is read with a get). */
+  findClaim?: (namespace: string, name: string) => V1PersistentVolumeClaim | undefined;
 }
 
 export async function reconcileDestination(
@@ -99,4 +102,11 @@ export async function reconcileDestination(
     const s = history.find((h) => h.metadata?.name === n)!;
     await c.kube.delete(s);
   }
+  await reconcileReadOnlyCopy(
+    c,
+    pvc,
+    spec,
+    owned,
+    history.filter((h) => !prune.includes(h.metadata!.name!)),
+  );
 }

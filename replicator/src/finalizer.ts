@@ -47,7 +47,11 @@ export function decideLifecycle(
   return { kind: 'reconcile', adopt: !held && makesObjects(spec) };
 }
 
-/** What clean-up deletes: copies, mover Jobs and endpoints; never the history snapshots. Pure. */
+/**
+ * What clean-up deletes: copies, mover and scrub Jobs, endpoints, the read-only
+ * copy (a pod that mounts it keeps it until it stops: pvc-protection); never
+ * the history snapshots. Pure.
+ */
 export function cleanupTargets(
   owned: Owned,
 ): (
@@ -58,6 +62,10 @@ export function cleanupTargets(
     ...component(owned.claims, 'copy'),
     ...component(owned.snapshots, 'copy'),
     ...owned.services,
+    // The read-only copy and its scrub work (owned.jobs holds the scrub Jobs).
+    ...component(owned.claims, 'staging'),
+    ...component(owned.claims, 'exposed'),
+    ...component(owned.snapshots, 'scrubbed'),
   ];
 }
 

@@ -113,7 +113,14 @@ async function reconcileOne(
       );
     } else {
       await reconcileDestination(
-        { kube: o.kube, recorder, now, image: o.image },
+        {
+          kube: o.kube,
+          recorder,
+          now,
+          image: o.image,
+          findClaim: (ns, name) =>
+            seen.claims.find((x) => x.metadata?.namespace === ns && x.metadata?.name === name),
+        },
         pvc,
         parsed.spec,
         owned,

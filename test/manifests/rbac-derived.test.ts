@@ -45,6 +45,9 @@ async function exercise(): Promise<Request[]> {
       'scribe.backube.io/source': 'src/app/data',
       'scribe.backube.io/secret': 'scribe-keys',
       'scribe.backube.io/snapshots-to-keep': '1',
+      'scribe.backube.io/read-only-copy': 'backup-ro',
+      'scribe.backube.io/scrub-image': 'scrub:1',
+      'scribe.backube.io/scrub-command': '["/scrub"]',
     }),
   ];
   for (const c of claims) {
@@ -147,6 +150,24 @@ async function exercise(): Promise<Request[]> {
   );
   expect(annotations('backup')['status.scribe.backube.io/latest-snapshot']).toMatch(
     /^scribe-backup-/,
+  );
+  // The read-only copy: its scrub Job succeeds, the result is snapshotted, then restored.
+  update('Job', (n) => n.startsWith('scribe-scrub-backup'), jobDone);
+  await reconcileAll(o);
+  update(
+    'VolumeSnapshot',
+    (n) => n.startsWith('scribe-scrubbed-backup'),
+    (s: { status: object }) => {
+      s.status = { readyToUse: true, creationTime: '2026-01-01T00:03:10Z' };
+    },
+  );
+  await reconcileAll(o);
+  expect(annotations('backup')['status.scribe.backube.io/scrub-result']).toBe('Succeeded');
+  expect(annotations('backup')['status.scribe.backube.io/read-only-copy-snapshot']).toMatch(
+    /^scribe-backup-/,
+  );
+  expect(all<object>('PersistentVolumeClaim')).toContainEqual(
+    expect.objectContaining({ metadata: expect.objectContaining({ name: 'backup-ro' }) }),
   );
   const finalizers = (n: string) =>
     all<{ metadata: { name: string; finalizers?: string[] } }>('PersistentVolumeClaim').find(

@@ -486,6 +486,17 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       ':4',
     ]);
     expect(await words('status', '-o', '')).toEqual(['json', 'yaml', 'wide', ':4']);
+    expect(await words('enable', 'pvc', 'data', '--scrub-')).toEqual([
+      '--scrub-image',
+      '--scrub-command',
+      '--scrub-timeout',
+      '--scrub-run-as-user',
+      ':4',
+    ]);
+    expect(await words('enable', 'pvc', 'data', '--read-only-copy-access-mode', 'ReadO')).toEqual([
+      'ReadOnlyMany',
+      ':4',
+    ]);
   });
 
   it('disable cleans up both clusters and keeps the destination data', async () => {

@@ -109,7 +109,7 @@ describe('status rows', () => {
     );
   });
 
-  it('-A adds the namespace first; -o wide adds endpoint, source, duration, next sync, snapshot, error', () => {
+  it('-A adds the namespace first; -o wide adds endpoint, source, duration, next sync, snapshot, read-only copy, error', () => {
     const row = replicationRow(pvc(source))!;
     const all = renderTable([row], statusColumns(now, true), true).split('\n')[0]!;
     expect(all.split(/\s{3,}/)).toEqual([
@@ -128,6 +128,7 @@ describe('status rows', () => {
       'DURATION',
       'NEXT SYNC',
       'SNAPSHOT',
+      'READ-ONLY COPY',
       'ERROR',
     ]);
   });

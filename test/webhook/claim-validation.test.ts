@@ -217,3 +217,39 @@ describe('claim validation on the captured AdmissionReviews', () => {
     });
   });
 });
+
+describe("a destination's read-only copy at admission", () => {
+  const destination = (extra: Record<string, string>) => {
+    const review = admissionFixture(FS_CREATE);
+    (
+      review.request.object as { metadata: { annotations: Record<string, string> } }
+    ).metadata.annotations = {
+      [specKeys.replication]: 'destination',
+      [specKeys.source]: 'prod/apps/data',
+      [specKeys.secret]: 'scribe-keys',
+      [specKeys.readOnlyCopy]: 'data-ro',
+      ...extra,
+    };
+    return validateClaim(review.request);
+  };
+
+  it('allows a copy with a scrub step given as a JSON argv', () => {
+    const v = destination({
+      [specKeys.scrubImage]: 'registry.example.com/scrub:1',
+      [specKeys.scrubCommand]: '["/scrub", "--table", "users"]',
+      [specKeys.scrubTimeout]: '20m',
+    });
+    expect(v.decision.allowed).toBe(true);
+  });
+
+  it('rejects a shell line as the scrub command, naming the annotation and the form', () => {
+    const v = destination({
+      [specKeys.scrubImage]: 'registry.example.com/scrub:1',
+      [specKeys.scrubCommand]: 'rm -rf /data/pii; curl evil',
+    });
+    expect(v.decision).toMatchObject({ allowed: false, code: 422 });
+    const message = (v.decision as { message: string }).message;
+    expect(message).toContain(`metadata.annotations[${specKeys.scrubCommand}]`);
+    expect(message).toContain('use a JSON array of strings');
+  });
+});

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1StorageClass } from '@kubernetes/client-node';
-import { renderPvcRef } from '../../../model/src/index.ts';
+import { renderPvcRef, type ReadOnlyCopySpec } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { ApiError, isNotFound } from '../kube/api-errors.ts';
@@ -25,6 +25,13 @@ export interface EnableFlags extends KubeFlagValues {
   'dest-capacity'?: string | undefined;
   'service-type'?: string | undefined;
   'endpoint-timeout'?: string | undefined;
+  'read-only-copy'?: string | undefined;
+  'read-only-copy-access-mode'?: string | undefined;
+  'read-only-copy-storage-class'?: string | undefined;
+  'scrub-image'?: string | undefined;
+  'scrub-command'?: string | undefined;
+  'scrub-timeout'?: string | undefined;
+  'scrub-run-as-user'?: string | undefined;
   'skip-webhook-check'?: boolean;
   'dry-run'?: boolean;
   output?: string | undefined;
@@ -136,6 +143,15 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
         serviceType: flags['service-type'] as ServiceType | undefined,
         skipWebhookCheck: flags['skip-webhook-check'],
         image: MOVER_IMAGE,
+        readOnlyCopy: {
+          name: flags['read-only-copy'],
+          accessMode: flags['read-only-copy-access-mode'],
+          storageClass: flags['read-only-copy-storage-class'],
+          scrubImage: flags['scrub-image'],
+          scrubCommand: flags['scrub-command'],
+          scrubTimeout: flags['scrub-timeout'],
+          scrubRunAsUser: flags['scrub-run-as-user'],
+        },
       },
     });
     for (const w of plan.warnings) process.stderr.write(`Warning: ${w}\n`);
@@ -173,6 +189,8 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
         ? `persistentvolumeclaim/${name} unchanged: already replicating to ${renderPvcRef(d)}\n`
         : `persistentvolumeclaim/${name} protected: replicating to ${renderPvcRef(d)} through ${result.endpoint}, ${schedule}\n`,
     );
+    const copy = plan.destinationSpec.readOnlyCopy;
+    if (copy) process.stdout.write(`${readOnlyCopyLine(copy, d.context, d.namespace)}\n`);
   } finally {
     src.close();
     if (dst && dst !== src) dst.close();
@@ -253,8 +271,16 @@ function printDryRun(plan: EnablePlan, output: string | undefined): void {
     );
   }
   for (const o of objects) process.stdout.write(`${o.line}\n`);
+  const copy = plan.destinationSpec.readOnlyCopy;
+  if (copy) process.stdout.write(`${readOnlyCopyLine(copy, d.context, d.namespace)} (dry run)\n`);
   process.stdout.write(
     `persistentvolumeclaim/${d.name} annotated (dry run) ${where(d.context, d.namespace)}\n` +
       `persistentvolumeclaim/${s.name} annotated (dry run) ${where(s.context, s.namespace)}\n`,
   );
+}
+
+/** What the destination's server will keep besides the replica. */
+function readOnlyCopyLine(c: ReadOnlyCopySpec, context: string, namespace: string): string {
+  const scrub = c.scrub ? `, after the scrub step (${c.scrub.image}) succeeds` : '';
+  return `read-only copy: persistentvolumeclaim/${c.name} (${c.accessMode}, context ${context}, namespace ${namespace}) restored from each new snapshot${scrub}; see kubectl scribe status --context ${context} -n ${namespace} -o wide`;
 }

@@ -6,11 +6,14 @@ export default class EnablePvc extends Command {
   static override summary = summaryOf('enable:pvc');
   static override description = `Checks both sides first (the PVC exists, the methods its StorageClass supports, the destination's volume mode equals the source's, the destination is large enough), then generates this replication's SSH keys, creates the destination PVC if absent, the key Secrets on both sides and the destination's mover endpoint, and annotates both PVCs. Running it again changes nothing; a failure removes what this run created.
 
---to takes CONTEXT[/NAMESPACE[/PVC]]: the namespace defaults to the source's, the PVC name to the source's. --method auto (the default) picks the most efficient method the source's storage supports and says why.`;
+--to takes CONTEXT[/NAMESPACE[/PVC]]: the namespace defaults to the source's, the PVC name to the source's. --method auto (the default) picks the most efficient method the source's storage supports and says why.
+
+--read-only-copy NAME keeps a second PVC at the destination, restored from the newest complete snapshot after each sync; with --scrub-image and --scrub-command a Job first runs that command on a restore of it (read-write, at /data), and only a copy whose scrub succeeded is exposed. A pod that mounts the copy keeps the data it started with; the copy is replaced once no pod mounts it.`;
   static override examples = [
     'kubectl scribe enable pvc data --to dr',
     'kubectl scribe enable pvc data -n shop --to dr/shop-dr/data-replica --schedule "*/30 * * * *"',
     'kubectl scribe enable pvc data --to dr --method snapshot --dest-storage-class fast --dry-run',
+    'kubectl scribe enable pvc data --to staging --read-only-copy data-ro --scrub-image registry.example.com/scrub:1 --scrub-command \'["/scrub", "--table", "users"]\'',
   ];
   static override args = {
     name: Args.string({ required: true, description: 'The source PVC.' }),
@@ -45,6 +48,31 @@ export default class EnablePvc extends Command {
     'endpoint-timeout': Flags.string({
       default: '2m',
       summary: "How long to wait for the destination endpoint's address.",
+    }),
+    'read-only-copy': Flags.string({
+      summary:
+        "Also keep a PVC of this name at the destination, restored from each new snapshot for others to mount (e.g. analytics), refreshed once no pod mounts it; '' removes it.",
+    }),
+    'read-only-copy-access-mode': Flags.string({
+      options: ['ReadOnlyMany', 'ReadWriteOnce', 'ReadWriteMany', 'ReadWriteOncePod'],
+      summary: "The read-only copy's access mode (default ReadOnlyMany).",
+    }),
+    'read-only-copy-storage-class': Flags.string({
+      summary: "The read-only copy's StorageClass (default: the destination's).",
+    }),
+    'scrub-image': Flags.string({
+      summary: 'Run a scrub step in this image on each new copy before it is exposed.',
+    }),
+    'scrub-command': Flags.string({
+      summary:
+        'The scrub command: a JSON array, or words split at spaces (no shell). The copy is at /data.',
+    }),
+    'scrub-timeout': Flags.string({
+      summary: 'How long the scrub step may run, e.g. 10m (default 10m).',
+    }),
+    'scrub-run-as-user': Flags.string({
+      summary:
+        'Run the scrub step as this non-root UID with no capabilities (default: root with file-ownership capabilities only).',
     }),
     'skip-webhook-check': Flags.boolean({
       summary: 'Enable even if the Scribe webhook is not installed on the source cluster.',

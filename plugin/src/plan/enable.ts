@@ -38,6 +38,7 @@ import {
   type ReplicationNames,
 } from './objects.ts';
 import { parseQuantity } from './quantity.ts';
+import { planReadOnlyCopy, type ReadOnlyCopyFlags } from './read-only-copy.ts';
 
 export type { ServiceType };
 
@@ -51,6 +52,8 @@ export interface EnableOptions {
   serviceType?: ServiceType | undefined;
   skipWebhookCheck?: boolean | undefined;
   image: string;
+  /** --read-only-copy and --scrub-*: none given keeps the destination's. */
+  readOnlyCopy?: ReadOnlyCopyFlags | undefined;
 }
 
 export interface EnableInputs {
@@ -368,6 +371,17 @@ export function planEnable(input: EnableInputs): EnablePlan {
   }
   // An existing endpoint Service keeps its type: that is how the source reaches it.
   const effectiveServiceType = (dst.service?.spec?.type as ServiceType | undefined) ?? serviceType;
+  const copy = planReadOnlyCopy(
+    o.readOnlyCopy ?? {},
+    currentDst?.role === 'destination' ? currentDst.readOnlyCopy : undefined,
+    dstRef.name,
+  );
+  errors.push(...copy.errors);
+  if (copy.spec && endpointBy === 'plugin') {
+    warnings.push(
+      `Scribe's server is not installed in context "${dstRef.context}": it makes the read-only copy "${copy.spec.name}"; none appears until it is`,
+    );
+  }
   const destinationSpec: DestinationSpec = {
     role: 'destination',
     source: srcRef,
@@ -375,6 +389,7 @@ export function planEnable(input: EnableInputs): EnablePlan {
     snapshotsToKeep:
       currentDst?.role === 'destination' ? currentDst.snapshotsToKeep : defaultSnapshotsToKeep,
     serviceType: effectiveServiceType,
+    ...(copy.spec ? { readOnlyCopy: copy.spec } : {}),
   };
 
   return {

@@ -119,7 +119,37 @@ export function statusColumns(now: Date, allNamespaces: boolean): Column<Replica
     },
     { header: 'next sync', wide: true, value: (r) => r.status.nextSync },
     { header: 'snapshot', wide: true, value: (r) => r.status.latestSnapshot },
-    { header: 'error', wide: true, value: (r) => r.problems ?? r.status.lastSyncError },
+    { header: 'read-only copy', wide: true, value: (r) => readOnlyCopyCell(r, now) },
+    {
+      header: 'error',
+      wide: true,
+      value: (r) =>
+        r.problems ??
+        r.status.lastSyncError ??
+        r.status.readOnlyCopyError ??
+        (r.status.scrubResult === 'Failed' ? `scrub: ${r.status.scrubError}` : undefined),
+    },
   ];
   return allNamespaces ? [{ header: 'namespace', value: (r) => r.namespace }, ...cols] : cols;
+}
+
+/**
+ * A destination's read-only copy: its name, the snapshot it holds and how old
+ * that data is, a newer one waiting for readers, a scrub in progress or failed.
+ */
+export function readOnlyCopyCell(r: ReplicationRow, now: Date): string | undefined {
+  const c = r.spec?.role === 'destination' ? r.spec.readOnlyCopy : undefined;
+  if (!c) return undefined;
+  const s = r.status;
+  const notes: string[] = [];
+  if (s.readOnlyCopyError) notes.push('name taken');
+  else if (!s.readOnlyCopySnapshot) notes.push('not made yet');
+  else
+    notes.push(
+      `${s.readOnlyCopySnapshot}, data ${age(s.readOnlyCopySnapshotTime, now) ?? '?'} old`,
+    );
+  if (s.readOnlyCopyPending) notes.push(`${s.readOnlyCopyPending} waits for readers to stop`);
+  if (c.scrub && s.scrubResult === 'Running') notes.push(`scrubbing ${s.scrubSnapshot}`);
+  if (c.scrub && s.scrubResult === 'Failed') notes.push(`scrub of ${s.scrubSnapshot} failed`);
+  return `${c.name} (${notes.join('; ')})`;
 }
