@@ -2,7 +2,14 @@
 // derived, not random, so a restarted server finds what it made before.
 import { createHash } from 'node:crypto';
 
-import { componentLabel, managedBy, managedByLabel, pvcLabel } from '../../model/src/index.ts';
+import {
+  componentLabel,
+  defaultTarget,
+  managedBy,
+  managedByLabel,
+  pvcLabel,
+  targetLabel,
+} from '../../model/src/index.ts';
 
 // The labels are the model's: the plugin selects what the server made by them.
 export {
@@ -11,6 +18,8 @@ export {
   managedByLabel,
   pvcLabel,
   syncIdLabel,
+  targetLabel,
+  targetOfObject,
 } from '../../model/src/index.ts';
 
 /** A DNS-1123 name from a prefix and parts, shortened with a hash when too long. */
@@ -32,4 +41,22 @@ export function syncIdAt(time: Date): string {
 
 export function labelsFor(pvc: string, component: string): Record<string, string> {
   return { [managedByLabel]: managedBy, [componentLabel]: component, [pvcLabel]: pvc };
+}
+
+/** The labels of a source-side object that serves one target. */
+export function targetLabelsFor(
+  pvc: string,
+  component: string,
+  target: string,
+): Record<string, string> {
+  return { ...labelsFor(pvc, component), [targetLabel]: target };
+}
+
+/**
+ * The name parts that set one target's objects apart: none for the default
+ * target (its objects keep the names they had before fan-out), else the
+ * target's name, so two targets syncing in the same second never collide.
+ */
+export function targetParts(target: string): string[] {
+  return target === defaultTarget ? [] : [target];
 }
