@@ -6,11 +6,14 @@ export default class EnablePvc extends Command {
   static override summary = summaryOf('enable:pvc');
   static override description = `Checks both sides first (the PVC exists, the methods its StorageClass supports, the destination's volume mode equals the source's, the destination is large enough), then generates this replication's SSH keys, creates the destination PVC if absent, the key Secrets on both sides and the destination's mover endpoint, and annotates both PVCs. Running it again changes nothing; a failure removes what this run created.
 
---to takes CONTEXT[/NAMESPACE[/PVC]]: the namespace defaults to the source's, the PVC name to the source's. --method auto (the default) picks the most efficient method the source's storage supports and says why.`;
+--to takes CONTEXT[/NAMESPACE[/PVC]]: the namespace defaults to the source's, the PVC name to the source's. --method auto (the default) picks the most efficient method the source's storage supports and says why.
+
+Several destinations (fan-out): repeat --to. Each destination is a target of the source with its own keys, endpoint, schedule and status. The PVC's first destination is its default target; a further one is named TARGET in --to TARGET=CONTEXT/NAMESPACE/PVC, or after its context when no name is given. One --schedule applies to every --to; several are matched to the --to flags in order. Adding a destination later is the same command with the new --to; the destinations already set up stay as they are. The method is one per PVC (live replicates to one destination only).`;
   static override examples = [
     'kubectl scribe enable pvc data --to dr',
     'kubectl scribe enable pvc data -n shop --to dr/shop-dr/data-replica --schedule "*/30 * * * *"',
     'kubectl scribe enable pvc data --to dr --method snapshot --dest-storage-class fast --dry-run',
+    'kubectl scribe enable pvc data --to dr --to analytics=lake/bi/data --schedule "*/15 * * * *" --schedule "0 3 * * *"',
   ];
   static override args = {
     name: Args.string({ required: true, description: 'The source PVC.' }),
@@ -19,15 +22,18 @@ export default class EnablePvc extends Command {
     ...kubeFlags,
     to: Flags.string({
       required: true,
-      summary: 'The destination: CONTEXT[/NAMESPACE[/PVC]].',
+      multiple: true,
+      summary:
+        'A destination: [TARGET=]CONTEXT[/NAMESPACE[/PVC]]. Repeat it to replicate to several.',
     }),
     method: Flags.string({
       default: 'auto',
       summary: "auto | clone | snapshot | live | a storage vendor's method.",
     }),
     schedule: Flags.string({
-      default: '*/15 * * * *',
-      summary: 'A 5-field cron schedule (UTC), or "manual" for kubectl scribe sync only.',
+      multiple: true,
+      summary:
+        'A 5-field cron schedule (UTC), or "manual" for kubectl scribe sync only (default "*/15 * * * *"). One applies to every --to; or give one per --to, in the same order.',
     }),
     'dest-storage-class': Flags.string({ summary: "The destination PVC's StorageClass." }),
     'dest-access-mode': Flags.string({

@@ -30,10 +30,20 @@ export interface ReplicationNames {
   endpoint: string;
 }
 
-export function replicationNames(sourcePvc: string, destinationPvc: string): ReplicationNames {
+/**
+ * The names for one replication. A source's key Secret is per target (each
+ * target has its own keys); the destination's names follow its PVC, which
+ * receives from one source only.
+ */
+export function replicationNames(
+  sourcePvc: string,
+  destinationPvc: string,
+  target = 'default',
+): ReplicationNames {
   const label = (s: string) => s.replace(/\./g, '-');
+  const suffix = target === 'default' ? '' : `-${target}`;
   return {
-    sourceSecret: fit(`scribe-source-${sourcePvc}`, 253),
+    sourceSecret: fit(`scribe-source-${sourcePvc}${suffix}`, 253),
     destinationSecret: fit(`scribe-destination-${destinationPvc}`, 253),
     endpoint: fit(`scribe-dst-${label(destinationPvc)}`, 63),
   };
