@@ -261,6 +261,35 @@ suite('one source, two destinations (stand-in)', () => {
     expect(await sameTree(data, await volumeIn(s.source, 'data', lakeNs))).toEqual([]);
   });
 
+  it('plans two destinations of a fresh PVC in one dry run, and changes nothing', async () => {
+    await claim(s.source, 'fresh', CSI_CLASS, {});
+    const r = await scribe(
+      'enable',
+      'pvc',
+      'fresh',
+      '--to',
+      'destination',
+      '--to',
+      `source/${lakeNs}`,
+      '--service-type',
+      'LoadBalancer',
+      '--dry-run',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('secret/scribe-source-fresh created (dry run)');
+    // The second is named after its context.
+    expect(r.stdout).toContain('target source:\n');
+    expect(r.stdout).toContain('secret/scribe-source-fresh-source created (dry run)');
+    expect(r.stdout).toContain(
+      `persistentvolumeclaim/fresh created (dry run) (context source, namespace ${lakeNs})`,
+    );
+    expect(parseSpec(await annotationsOf(s.source, 'fresh')).enabled).toBe(false);
+    const missing = await s.source.clients.core
+      .readNamespacedPersistentVolumeClaim({ name: 'fresh', namespace: lakeNs })
+      .catch(() => undefined);
+    expect(missing).toBeUndefined();
+  });
+
   it('disables one target; the other replicates on', async () => {
     const bad = await scribe('disable', 'pvc', 'data', '--target', 'default');
     expect(bad.code).toBe(1);

@@ -18,6 +18,7 @@ import {
 } from '../../plugin/src/plan/enable.ts';
 import { replicationNames } from '../../plugin/src/plan/objects.ts';
 import { planTargets, targetNameFromContext } from '../../plugin/src/plan/targets.ts';
+import { chooseTargets } from '../../plugin/src/actions/sync.ts';
 
 const first: SourceSpec = {
   role: 'source',
@@ -185,6 +186,22 @@ describe('planning a further destination', () => {
     const changed = planEnable(inputs(renderSpec(first), { target: 'lake', method: 'clone' }));
     expect(changed.warnings).toContain(
       '--method clone applies to the whole PVC: its other targets (default) change from snapshot too',
+    );
+  });
+});
+
+describe('--target of sync and disable', () => {
+  it('picks one target, all without the flag, and lists the targets for an unknown one', () => {
+    const two = withTarget(first, {
+      ...sourceTargets(first)[0]!,
+      name: 'lake',
+      destination: { context: 'lake', namespace: 'bi', name: 'data' },
+      secret: 'scribe-source-data-lake',
+    });
+    expect(chooseTargets(two, 'data', undefined).map((t) => t.name)).toEqual(['default', 'lake']);
+    expect(chooseTargets(two, 'data', 'lake').map((t) => t.name)).toEqual(['lake']);
+    expect(() => chooseTargets(two, 'data', 'lab')).toThrow(
+      'persistentvolumeclaim "data" has no target "lab": its targets are default (dr/apps/data), lake (lake/bi/data)',
     );
   });
 });
