@@ -23,6 +23,8 @@ Several destinations (fan-out): repeat --to. Each destination is a target of the
     to: Flags.string({
       required: true,
       multiple: true,
+      // kubectl's way: one value per flag, so `--to dr data` leaves NAME alone.
+      multipleNonGreedy: true,
       summary:
         'A destination: [TARGET=]CONTEXT[/NAMESPACE[/PVC]]. Repeat it to replicate to several.',
     }),
@@ -32,6 +34,7 @@ Several destinations (fan-out): repeat --to. Each destination is a target of the
     }),
     schedule: Flags.string({
       multiple: true,
+      multipleNonGreedy: true,
       summary:
         'A 5-field cron schedule (UTC), or "manual" for kubectl scribe sync only (default "*/15 * * * *"). One applies to every --to; or give one per --to, in the same order.',
     }),
