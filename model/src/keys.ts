@@ -21,6 +21,8 @@ export const specKeys = {
   snapshotsToKeep: `${specPrefix}snapshots-to-keep`,
   checksumEvery: `${specPrefix}checksum-every`,
   serviceType: `${specPrefix}service-type`,
+  /** On a destination: which target of its source it is (absent: the default). */
+  sourceTarget: `${specPrefix}source-target`,
 } as const;
 
 export const statusKeys = {
@@ -56,6 +58,7 @@ export const destinationOnlyKeys: readonly string[] = [
   specKeys.source,
   specKeys.snapshotsToKeep,
   specKeys.serviceType,
+  specKeys.sourceTarget,
 ];
 
 /** True for any key Scribe owns (spec or status). */

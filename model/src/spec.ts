@@ -21,6 +21,7 @@ import {
 import { statusProblems } from './status.ts';
 import {
   defaultTarget,
+  parseTargetName,
   perTargetSpecKeys,
   splitTargetKey,
   targetKey,
@@ -58,6 +59,8 @@ export interface DestinationSpec {
   snapshotsToKeep: number;
   /** How the source reaches this destination's mover endpoint. */
   serviceType: ServiceType;
+  /** Which target of a fan-out source this destination is; absent for the default one. */
+  sourceTarget?: string;
 }
 
 export type ServiceType = 'ClusterIP' | 'LoadBalancer' | 'NodePort';
@@ -182,10 +185,18 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
     const keep =
       take(specKeys.snapshotsToKeep, (v) => parseCount(v, 1, 100)) ?? defaultSnapshotsToKeep;
     const serviceType = take(specKeys.serviceType, parseServiceType) ?? 'LoadBalancer';
+    const sourceTarget = take(specKeys.sourceTarget, parseTargetName);
     if (problems.length > 0 || !source || !secret) return { enabled: true, problems };
     return {
       enabled: true,
-      spec: { role, source, secret, snapshotsToKeep: keep, serviceType },
+      spec: {
+        role,
+        source,
+        secret,
+        snapshotsToKeep: keep,
+        serviceType,
+        ...(sourceTarget !== undefined ? { sourceTarget } : {}),
+      },
       problems,
     };
   }
@@ -299,6 +310,7 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
       [specKeys.secret]: spec.secret,
       [specKeys.snapshotsToKeep]: String(spec.snapshotsToKeep),
       [specKeys.serviceType]: spec.serviceType,
+      ...(spec.sourceTarget !== undefined ? { [specKeys.sourceTarget]: spec.sourceTarget } : {}),
     };
   }
   const out: Record<string, string> = {

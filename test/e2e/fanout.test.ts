@@ -167,7 +167,11 @@ suite('one source, two destinations (stand-in)', () => {
     expect(a['scribe.backube.io/destination.lake']).toBe(`source/${lakeNs}/data`);
     expect(a['scribe.backube.io/schedule']).toBe('manual');
     const lakeDst = parseSpec(await annotationsOf(s.source, 'data', lakeNs)).spec;
-    expect(lakeDst).toMatchObject({ role: 'destination', source: { name: 'data' } });
+    expect(lakeDst).toMatchObject({
+      role: 'destination',
+      source: { name: 'data' },
+      sourceTarget: 'lake',
+    });
 
     // The replicators write status meanwhile; the spec is the command's.
     const specKeysOf = async () =>

@@ -220,6 +220,26 @@ describe('fan-out targets in the replication spec', () => {
     ]);
   });
 
+  it("records on a destination which of its source's targets it is", () => {
+    const dst = {
+      role: 'destination' as const,
+      source: { context: 'prod', namespace: 'prod', name: 'data' },
+      secret: 'scribe-destination-data-ro',
+      snapshotsToKeep: 3,
+      serviceType: 'LoadBalancer' as const,
+      sourceTarget: 'analytics',
+    };
+    const a = renderSpec(dst);
+    expect(a[specKeys.sourceTarget]).toBe('analytics');
+    expect(parseSpec(a).spec).toEqual(dst);
+    expect(problemsOf({ ...a, [specKeys.sourceTarget]: 'default' })).toEqual([
+      expect.stringContaining('scribe.backube.io/source-target: "default" names the target'),
+    ]);
+    expect(problemsOf({ ...renderSpec(source), [specKeys.sourceTarget]: 'x' })).toEqual([
+      'scribe.backube.io/source-target: only a destination PVC may carry it; this PVC is a source',
+    ]);
+  });
+
   it('refuses per-target keys on a destination', () => {
     const dst = {
       [specKeys.replication]: 'destination',

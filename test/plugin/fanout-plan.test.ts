@@ -147,6 +147,8 @@ describe('planning a further destination', () => {
     expect(p.names).toEqual(replicationNames('data', 'data-ro', 'lake'));
     expect(p.names.sourceSecret).toBe('scribe-source-data-lake');
     expect(p.create).toMatchObject({ sourceSecret: true, destinationSecret: true });
+    expect(p.destinationSpec.sourceTarget).toBe('lake');
+    expect(planEnable(inputs(undefined, {})).destinationSpec.sourceTarget).toBeUndefined();
     // The default target is untouched; the new one has the keys suffixed .lake.
     const patch = specAnnotationsPatch(renderSpec(first), {
       ...p.sourceSpec,

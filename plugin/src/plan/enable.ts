@@ -429,6 +429,7 @@ export function planEnable(input: EnableInputs): EnablePlan {
     snapshotsToKeep:
       currentDst?.role === 'destination' ? currentDst.snapshotsToKeep : defaultSnapshotsToKeep,
     serviceType: effectiveServiceType,
+    ...(target !== defaultTarget ? { sourceTarget: target } : {}),
   };
 
   return {
