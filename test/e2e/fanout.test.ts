@@ -140,7 +140,7 @@ suite('one source, two destinations (stand-in)', () => {
       `persistentvolumeclaim/data created (context source, namespace ${lakeNs})`,
     );
     expect(second.stdout).toContain(
-      'secret/scribe-source-data-lake created (context source, namespace default)',
+      'secret/scribe-target-lake.data created (context source, namespace default)',
     );
     expect(second.stdout).toMatch(
       new RegExp(
@@ -162,7 +162,7 @@ suite('one source, two destinations (stand-in)', () => {
     expect(targets[0]).toEqual(sourceTargets(before)[0]);
     expect(targets[1]!.trigger).toEqual({ kind: 'schedule', cron: '* * * * *' });
     expect(targets[1]!.endpoint).toMatch(/^\S+:2222$/);
-    expect(targets[1]!.secret).toBe('scribe-source-data-lake');
+    expect(targets[1]!.secret).toBe('scribe-target-lake.data');
     const a = await annotationsOf(s.source, 'data');
     expect(a['scribe.backube.io/destination.lake']).toBe(`source/${lakeNs}/data`);
     expect(a['scribe.backube.io/schedule']).toBe('manual');
@@ -283,7 +283,7 @@ suite('one source, two destinations (stand-in)', () => {
     expect(r.stdout).toContain('secret/scribe-source-fresh created (dry run)');
     // The second is named after its context.
     expect(r.stdout).toContain('target source:\n');
-    expect(r.stdout).toContain('secret/scribe-source-fresh-source created (dry run)');
+    expect(r.stdout).toContain('secret/scribe-target-source.fresh created (dry run)');
     expect(r.stdout).toContain(
       `persistentvolumeclaim/fresh created (dry run) (context source, namespace ${lakeNs})`,
     );
@@ -305,7 +305,7 @@ suite('one source, two destinations (stand-in)', () => {
     expect(r.stdout).toContain(
       'persistentvolumeclaim/data annotated (context source, namespace default) (target lake removed)',
     );
-    expect(r.stdout).toContain('secret/scribe-source-data-lake deleted');
+    expect(r.stdout).toContain('secret/scribe-target-lake.data deleted');
     const spec = await sourceSpecNow();
     expect(sourceTargets(spec).map((t) => t.name)).toEqual(['default']);
     const left = Object.keys(await annotationsOf(s.source, 'data')).filter((k) =>

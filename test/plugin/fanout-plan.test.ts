@@ -145,7 +145,10 @@ describe('planning a further destination', () => {
     expect(p.method).toBe('snapshot'); // auto would pick clone on this class; the PVC keeps its one method
     expect(p.methodReason).toBe('kept: the method is one per PVC, and its other target uses it');
     expect(p.names).toEqual(replicationNames('data', 'data-ro', 'lake'));
-    expect(p.names.sourceSecret).toBe('scribe-source-data-lake');
+    // Never the default Secret of another PVC, e.g. one named "data-lake".
+    expect(replicationNames('data-lake', 'x').sourceSecret).toBe('scribe-source-data-lake');
+    expect(replicationNames('lake.data', 'x').sourceSecret).toBe('scribe-source-lake.data');
+    expect(p.names.sourceSecret).toBe('scribe-target-lake.data');
     expect(p.create).toMatchObject({ sourceSecret: true, destinationSecret: true });
     expect(p.destinationSpec.sourceTarget).toBe('lake');
     expect(planEnable(inputs(undefined, {})).destinationSpec.sourceTarget).toBeUndefined();
@@ -159,7 +162,7 @@ describe('planning a further destination', () => {
     });
     expect(patch).toEqual({
       'scribe.backube.io/destination.lake': 'lake/bi/data-ro',
-      'scribe.backube.io/secret.lake': 'scribe-source-data-lake',
+      'scribe.backube.io/secret.lake': 'scribe-target-lake.data',
       'scribe.backube.io/volume-mode.lake': 'Filesystem',
       'scribe.backube.io/schedule.lake': '0 3 * * *',
       'scribe.backube.io/paused.lake': 'false',

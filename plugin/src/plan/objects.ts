@@ -33,7 +33,11 @@ export interface ReplicationNames {
 /**
  * The names for one replication. A source's key Secret is per target (each
  * target has its own keys); the destination's names follow its PVC, which
- * receives from one source only.
+ * receives from one source only. A further target's Secret has a prefix of
+ * its own and the target (a DNS label, no dot) before the first dot, so no
+ * other PVC's or target's name can give the same Secret name ("data" with
+ * target "lake" is scribe-target-lake.data; the PVC "data-lake" keeps
+ * scribe-source-data-lake).
  */
 export function replicationNames(
   sourcePvc: string,
@@ -41,9 +45,11 @@ export function replicationNames(
   target = 'default',
 ): ReplicationNames {
   const label = (s: string) => s.replace(/\./g, '-');
-  const suffix = target === 'default' ? '' : `-${target}`;
   return {
-    sourceSecret: fit(`scribe-source-${sourcePvc}${suffix}`, 253),
+    sourceSecret: fit(
+      target === 'default' ? `scribe-source-${sourcePvc}` : `scribe-target-${target}.${sourcePvc}`,
+      253,
+    ),
     destinationSecret: fit(`scribe-destination-${destinationPvc}`, 253),
     endpoint: fit(`scribe-dst-${label(destinationPvc)}`, 63),
   };
