@@ -53,10 +53,17 @@ export function targetLabelsFor(
 }
 
 /**
- * The name parts that set one target's objects apart: none for the default
- * target (its objects keep the names they had before fan-out), else the
- * target's name, so two targets syncing in the same second never collide.
+ * The name of a source-side object of one sync of one target (`kind`:
+ * clone, restore, snap, send). The default target's keep the names they had
+ * before fan-out, `scribe-KIND-PVC-SYNCID`; a further target's are
+ * `scribe-t-KIND-TARGET-PVC-HASH-SYNCID`, HASH from TARGET.PVC (the target, a
+ * DNS label, ends at the dot), so no other PVC's or target's sync has the
+ * same name: with dashes alone, PVC "data" target "lake" and PVC "data-lake"
+ * would clash whenever both sync in the same second, as schedules on the
+ * minute do. No dots: a Job's name becomes its pods' hostname.
  */
-export function targetParts(target: string): string[] {
-  return target === defaultTarget ? [] : [target];
+export function syncObjectName(kind: string, pvc: string, target: string, syncId: string): string {
+  if (target === defaultTarget) return objectName(`scribe-${kind}`, pvc, syncId);
+  const hash = createHash('sha256').update(`${target}.${pvc}`).digest('hex').slice(0, 8);
+  return objectName(`scribe-t-${kind}`, target, pvc, hash, syncId);
 }

@@ -11,7 +11,7 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 import { defaultTarget, volumeModeOf } from '../../model/src/index.ts';
-import { labelsFor, objectName, syncIdLabel, targetLabelsFor, targetParts } from './naming.ts';
+import { labelsFor, objectName, syncIdLabel, syncObjectName, targetLabelsFor } from './naming.ts';
 
 /** The VolumeSnapshot shape (snapshot.storage.k8s.io/v1); client-node has no model for CRDs. */
 export interface VolumeSnapshot {
@@ -60,7 +60,7 @@ export function cloneClaim(
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
-      name: objectName('scribe-clone', name, ...targetParts(target), syncId),
+      name: syncObjectName('clone', name, target, syncId),
       namespace: source.metadata?.namespace,
       labels: { ...targetLabelsFor(name, 'copy', target), [syncIdLabel]: syncId },
       ownerReferences: [ownerRef(source)],
@@ -114,12 +114,7 @@ export function restoreClaim(
   target: string = defaultTarget,
 ): V1PersistentVolumeClaim {
   const claim = cloneClaim(source, syncId, target);
-  claim.metadata!.name = objectName(
-    'scribe-restore',
-    claimName(source),
-    ...targetParts(target),
-    syncId,
-  );
+  claim.metadata!.name = syncObjectName('restore', claimName(source), target, syncId);
   claim.spec!.dataSource = {
     apiGroup: 'snapshot.storage.k8s.io',
     kind: 'VolumeSnapshot',
@@ -221,7 +216,7 @@ export function senderJob(
   ];
   return moverJob(
     source,
-    objectName('scribe-send', name, ...targetParts(target), syncId),
+    syncObjectName('send', name, target, syncId),
     'sender',
     syncId,
     {

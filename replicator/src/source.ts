@@ -18,7 +18,7 @@ import {
 } from '../../model/src/index.ts';
 import { decideSource, type BackoffPolicy } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { objectName, syncIdAt, syncIdLabel, targetParts } from './naming.ts';
+import { syncIdAt, syncIdLabel, syncObjectName } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
 import { component, type Owned } from './owned.ts';
 import type { Recorder } from './recorder.ts';
@@ -314,7 +314,7 @@ async function createCopy(
       ? cloneClaim(pvc, syncId, target)
       : snapshotOf(
           pvc,
-          objectName('scribe-snap', pvc.metadata!.name!, ...targetParts(target), syncId),
+          syncObjectName('snap', pvc.metadata!.name!, target, syncId),
           'copy',
           syncId,
           undefined,

@@ -13,8 +13,8 @@ import {
   type SourceSpec,
 } from '../../model/src/index.ts';
 import { replicatorMetrics } from '../../replicator/src/metrics.ts';
-import { objectName } from '../../replicator/src/naming.ts';
-import { cloneClaim, senderJob, snapshotOf } from '../../replicator/src/objects.ts';
+import { syncObjectName } from '../../replicator/src/naming.ts';
+import { cloneClaim, restoreClaim, senderJob, snapshotOf } from '../../replicator/src/objects.ts';
 import { reconcileAll } from '../../replicator/src/run.ts';
 import { currentSync, orphanedObjects } from '../../replicator/src/source.ts';
 import { recordingKube } from '../manifests/support/recording-kube.ts';
@@ -55,11 +55,20 @@ describe('a source with several targets', () => {
   it('names and labels each target its own objects, within 63 characters', () => {
     const a = pvc('data');
     expect(cloneClaim(a, 's1').metadata?.name).toBe('scribe-clone-data-s1');
-    expect(cloneClaim(a, 's1', 'lake').metadata?.name).toBe('scribe-clone-data-lake-s1');
+    expect(cloneClaim(a, 's1', 'lake').metadata?.name).toBe('scribe-t-clone-lake-data-80a46f5f-s1');
+    // Not the name of PVC "data-lake"'s own sync in the same second.
+    expect(cloneClaim(pvc('data-lake'), 's1').metadata?.name).toBe('scribe-clone-data-lake-s1');
+    expect(restoreClaim(a, 'snap', 's1', 'lake').metadata?.name).toBe(
+      'scribe-t-restore-lake-data-80a46f5f-s1',
+    );
     expect(cloneClaim(a, 's1', 'lake').metadata?.labels?.[targetLabel]).toBe('lake');
     const job = senderJob(a, 'c', 'h:2222', 's1', { secret: 'k', checksum: false, target: 'lake' });
-    expect(job.metadata?.name).toBe('scribe-send-data-lake-s1');
+    expect(job.metadata?.name).toBe('scribe-t-send-lake-data-80a46f5f-s1');
     expect(job.spec?.template.metadata?.labels?.[targetLabel]).toBe('lake');
+    // Dashes alone would make these the same name.
+    expect(syncObjectName('send', 'x-y', 'lake', 's1')).not.toBe(
+      syncObjectName('send', 'y', 'lake-x', 's1'),
+    );
     const long = senderJob(pvc('d'.repeat(60)), 'c', 'h:2222', '20260101t000000z', {
       secret: 'k',
       checksum: false,
@@ -82,11 +91,11 @@ describe('a source with several targets', () => {
     };
     expect(currentSync(owned)?.claim?.metadata?.name).toBe('scribe-clone-data-20260101t000000z');
     expect(currentSync(owned, 'lake')?.claim?.metadata?.name).toBe(
-      'scribe-clone-data-lake-20260102t000000z',
+      'scribe-t-clone-lake-data-80a46f5f-20260102t000000z',
     );
     expect(currentSync(owned, 'audit')).toBeUndefined();
     expect(orphanedObjects(owned, new Set(['default'])).map((o) => o.metadata?.name)).toEqual([
-      'scribe-clone-data-lake-20260102t000000z',
+      'scribe-t-clone-lake-data-80a46f5f-20260102t000000z',
     ]);
   });
 
@@ -117,7 +126,7 @@ describe('a source with several targets', () => {
 
     // Pass 1: the request of "lake" starts its sync; the default waits for its schedule.
     await reconcileAll(o);
-    expect(snapshots()).toEqual([objectName('scribe-snap', 'data', 'lake', '20260101t000010z')]);
+    expect(snapshots()).toEqual(['scribe-t-snap-lake-data-80a46f5f-20260101t000010z']);
     expect(parseStatus(annotations(), 'lake')).toMatchObject({
       lastSyncResult: 'Running',
       syncHandled: '2026-01-01T00:00:05Z',
@@ -129,7 +138,7 @@ describe('a source with several targets', () => {
     await reconcileAll(o);
     expect(snapshots()).toEqual([
       'scribe-snap-data-20260101t001502z',
-      'scribe-snap-data-lake-20260101t000010z',
+      'scribe-t-snap-lake-data-80a46f5f-20260101t000010z',
     ]);
     expect(parseStatus(annotations())).toMatchObject({ lastSyncResult: 'Running' });
     const events = [...api.objects.values()]
