@@ -300,6 +300,30 @@ describe('the CLI', () => {
       code: 1,
       stderr: 'error: required flag "--to" not set; see kubectl scribe enable pvc --help\n',
     });
+    // Said before any cluster is asked (no kubeconfig needed).
+    expect(
+      await fail([
+        'enable',
+        'pvc',
+        'data',
+        '--to',
+        'dr',
+        '--to',
+        'lake',
+        '--schedule',
+        'manual',
+        '--schedule',
+        '@hourly',
+        '--schedule',
+        '@daily',
+        '--kubeconfig',
+        '/dev/null',
+      ]),
+    ).toEqual({
+      code: 1,
+      stderr:
+        'error: 3 --schedule flags for 2 --to flags: give one --schedule for all destinations, or one per --to in the same order\n',
+    });
     expect(await fail(['frobnicate'])).toEqual({
       code: 1,
       stderr:

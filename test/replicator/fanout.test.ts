@@ -99,6 +99,23 @@ describe('a source with several targets', () => {
     ]);
   });
 
+  it('counts metrics per target', async () => {
+    const m = replicatorMetrics();
+    const a = pvc('data');
+    m.syncFinished(a, { ok: true, durationSeconds: 2, bytes: 100 }, 'default');
+    m.syncFinished(a, { ok: false, durationSeconds: 1, bytes: 7 }, 'lake');
+    m.missed(a, 2, 'lake');
+    const text = await m.registry.metrics();
+    expect(text).toContain(
+      'scribe_sync_bytes_total{namespace="app",pvc="data",target="default"} 100',
+    );
+    expect(text).toContain('scribe_sync_bytes_total{namespace="app",pvc="data",target="lake"} 7');
+    expect(text).toContain('scribe_out_of_sync{namespace="app",pvc="data",target="lake"} 1');
+    expect(text).toContain(
+      'scribe_missed_intervals_total{namespace="app",pvc="data",target="lake"} 2',
+    );
+  });
+
   it('starts a sync per target on its own trigger, records each status apart, and cleans up a removed target', async () => {
     const api = recordingKube();
     const source = pvc('data');

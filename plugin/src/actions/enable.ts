@@ -19,7 +19,7 @@ import { defaultStorageClass } from '../plan/capabilities.ts';
 import { planEnable, type EnablePlan, type ServiceType } from '../plan/enable.ts';
 import { executeEnable } from '../plan/execute-enable.ts';
 import { managedBy, replicationNames, type KeyMaterial } from '../plan/objects.ts';
-import { planTargets, type TargetChoice } from '../plan/targets.ts';
+import { planTargets, scheduleCountMessage, type TargetChoice } from '../plan/targets.ts';
 import { MOVER_IMAGE } from '../version.ts';
 import { connect, connectContext } from './connect.ts';
 
@@ -97,6 +97,11 @@ export const defaultSchedule = '*/15 * * * *';
  * are named), so running the same command again finishes the job.
  */
 export async function enablePvc(name: string, flags: EnableFlags): Promise<void> {
+  // A count the flags alone get wrong is said before any cluster is asked.
+  const schedules = flags.schedule?.length ?? 0;
+  if (schedules > 1 && schedules !== flags.to.length) {
+    throw new CliError(scheduleCountMessage(schedules, flags.to.length));
+  }
   const src = connect(flags);
   try {
     const ns = src.namespace;

@@ -35,6 +35,10 @@ export function targetNameFromContext(context: string): string {
   return label === '' || label === defaultTarget ? 'target' : label;
 }
 
+export function scheduleCountMessage(schedules: number, tos: number): string {
+  return `${schedules} --schedule flags for ${tos} --to flags: give one --schedule for all destinations, or one per --to in the same order`;
+}
+
 export function planTargets(
   current: SourceSpec | undefined,
   tos: readonly string[],
@@ -43,10 +47,7 @@ export function planTargets(
 ): { ok: true; targets: TargetChoice[] } | { ok: false; message: string } {
   if (tos.length === 0) return { ok: false, message: 'at least one --to is required' };
   if (schedules.length > 1 && schedules.length !== tos.length) {
-    return {
-      ok: false,
-      message: `${schedules.length} --schedule flags for ${tos.length} --to flags: give one --schedule for all destinations, or one per --to in the same order`,
-    };
+    return { ok: false, message: scheduleCountMessage(schedules.length, tos.length) };
   }
   const existing = current ? sourceTargets(current) : [];
   const taken = new Map(existing.map((t) => [t.name, renderPvcRef(t.destination)]));
