@@ -5,6 +5,7 @@ export * from './methods.ts';
 export * from './values.ts';
 export * from './spec.ts';
 export * from './status.ts';
+export * from './targets.ts';
 export * from './volume-mode.ts';
 export * from './labels.ts';
 export * from './read-only-copy.ts';

@@ -29,6 +29,8 @@ export const specKeys = {
   scrubCommand: `${specPrefix}scrub-command`,
   scrubTimeout: `${specPrefix}scrub-timeout`,
   scrubRunAsUser: `${specPrefix}scrub-run-as-user`,
+  /** On a destination: which target of its source it is (absent: the default). */
+  sourceTarget: `${specPrefix}source-target`,
 } as const;
 
 export const statusKeys = {
@@ -57,6 +59,18 @@ export const statusKeys = {
   scrubError: `${statusPrefix}scrub-error`,
 } as const;
 
+/** Status of a destination's own (the read-only copy's): never per target, so never suffixed. */
+export const destinationStatusKeys: readonly string[] = [
+  statusKeys.readOnlyCopySnapshot,
+  statusKeys.readOnlyCopySnapshotTime,
+  statusKeys.readOnlyCopyRefreshed,
+  statusKeys.readOnlyCopyPending,
+  statusKeys.readOnlyCopyError,
+  statusKeys.scrubResult,
+  statusKeys.scrubSnapshot,
+  statusKeys.scrubError,
+];
+
 /** Keys only a source PVC may carry, and keys only a destination may carry. */
 export const sourceOnlyKeys: readonly string[] = [
   specKeys.method,
@@ -80,6 +94,7 @@ export const destinationOnlyKeys: readonly string[] = [
   specKeys.scrubCommand,
   specKeys.scrubTimeout,
   specKeys.scrubRunAsUser,
+  specKeys.sourceTarget,
 ];
 
 /** True for any key Scribe owns (spec or status). */

@@ -7,6 +7,16 @@ export const componentLabel = 'app.kubernetes.io/component';
 /** The name of the replicated PVC an object belongs to. */
 export const pvcLabel = 'scribe.backube.io/pvc';
 export const syncIdLabel = 'scribe.backube.io/sync-id';
+/**
+ * The target (fan-out destination) a source-side object serves; objects made
+ * before fan-out carry none and belong to the default target.
+ */
+export const targetLabel = 'scribe.backube.io/target';
+
+/** The target an object serves, by its label (absent: the default target, `default`). */
+export function targetOfObject(o: { metadata?: { labels?: Record<string, string> } }): string {
+  return o.metadata?.labels?.[targetLabel] ?? 'default';
+}
 
 /** The components, as the server labels them. */
 export const components = {

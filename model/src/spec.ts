@@ -20,6 +20,15 @@ import {
 } from './values.ts';
 import { statusProblems } from './status.ts';
 import { readOnlyCopyFrom, renderReadOnlyCopy, type ReadOnlyCopySpec } from './read-only-copy.ts';
+import {
+  defaultTarget,
+  parseTargetName,
+  perTargetSpecKeys,
+  splitTargetKey,
+  targetKey,
+  targetKeyProblem,
+  type TargetSpec,
+} from './targets.ts';
 
 export interface SourceSpec {
   role: 'source';
@@ -37,6 +46,11 @@ export interface SourceSpec {
   liveRequiresRwo: boolean;
   /** Every Nth sync compares file contents (rsync --checksum); 0 never. */
   checksumEvery: number;
+  /**
+   * Named targets beyond the default one (the fields above), each from the
+   * keys suffixed `.NAME`; absent when the source has only the default.
+   */
+  extraTargets?: TargetSpec[];
 }
 
 export interface DestinationSpec {
@@ -48,6 +62,8 @@ export interface DestinationSpec {
   serviceType: ServiceType;
   /** A read-only copy of the newest snapshot for others to mount (read-only-copy.ts). */
   readOnlyCopy?: ReadOnlyCopySpec;
+  /** Which target of a fan-out source this destination is; absent for the default one. */
+  sourceTarget?: string;
 }
 
 export type ServiceType = 'ClusterIP' | 'LoadBalancer' | 'NodePort';
@@ -91,11 +107,24 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
   const present = Object.keys(a).filter((k) => k.startsWith(specPrefix));
   if (present.length === 0) return { enabled: false, problems };
 
+  // Keys with a target suffix name the targets beyond the default one.
+  const targetNames = new Set<string>();
   for (const k of present) {
-    if (!allSpecKeys.includes(k)) {
+    if (allSpecKeys.includes(k)) continue;
+    const split = splitTargetKey(k);
+    if (split && perTargetSpecKeys.includes(split.base)) {
+      const why = targetKeyProblem(k, split.target);
+      if (why) problems.push({ annotation: k, message: why });
+      else targetNames.add(split.target);
+    } else if (split && allSpecKeys.includes(split.base)) {
       problems.push({
         annotation: k,
-        message: `unknown Scribe annotation; valid keys are ${allSpecKeys.join(', ')}`,
+        message: `${split.base} is one per PVC, not per target: remove the ".${split.target}" suffix (per-target keys are ${perTargetSpecKeys.map((x) => x.slice(specPrefix.length)).join(', ')})`,
+      });
+    } else {
+      problems.push({
+        annotation: k,
+        message: `unknown Scribe annotation; valid keys are ${allSpecKeys.join(', ')}, and ${perTargetSpecKeys.map((x) => x.slice(specPrefix.length)).join(', ')} suffixed with .TARGET`,
       });
     }
   }
@@ -140,6 +169,18 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
       });
     }
   }
+  if (role === 'destination') {
+    for (const t of targetNames) {
+      for (const base of perTargetSpecKeys) {
+        const k = targetKey(base, t);
+        if (a[k] === undefined) continue;
+        problems.push({
+          annotation: k,
+          message: `only a source PVC may carry per-target keys; this PVC is a destination`,
+        });
+      }
+    }
+  }
 
   const secret = need(specKeys.secret, secretName, 'the name of its key Secret');
   if (role === 'destination') {
@@ -148,6 +189,7 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
       take(specKeys.snapshotsToKeep, (v) => parseCount(v, 1, 100)) ?? defaultSnapshotsToKeep;
     const serviceType = take(specKeys.serviceType, parseServiceType) ?? 'LoadBalancer';
     const readOnlyCopy = readOnlyCopyFrom(a, problems);
+    const sourceTarget = take(specKeys.sourceTarget, parseTargetName);
     if (problems.length > 0 || !source || !secret) return { enabled: true, problems };
     return {
       enabled: true,
@@ -158,30 +200,58 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
         snapshotsToKeep: keep,
         serviceType,
         ...(readOnlyCopy ? { readOnlyCopy } : {}),
+        ...(sourceTarget !== undefined ? { sourceTarget } : {}),
       },
       problems,
     };
   }
 
   const method = need(specKeys.method, parseMethodName, 'a method (live, snapshot or clone)');
-  const destination = need(
-    specKeys.destination,
-    parsePvcRef,
-    'its destination as CONTEXT/NAMESPACE/PVC',
-  );
-  const endpoint = take(specKeys.endpoint, parseEndpoint);
-  const destinationVolumeMode = need(
-    specKeys.volumeMode,
-    parseVolumeMode,
-    "the destination's volume mode",
-  );
-  const trigger = take(specKeys.schedule, parseTrigger) ?? { kind: 'manual' as const };
-  const paused = take(specKeys.paused, parseBool) ?? false;
-  const syncRequested = take(specKeys.syncRequested, parseTime);
   const liveRequiresRwo = take(specKeys.liveRequiresRwo, parseBool) ?? false;
-  const checksumEvery =
-    take(specKeys.checksumEvery, (v) => parseCount(v, 0, 10000)) ?? defaultChecksumEvery;
-  if (problems.length > 0 || !method || !destination || !secret || !destinationVolumeMode) {
+  const parseTarget = (name: string): TargetSpec | undefined => {
+    const key = (k: string) => targetKey(k, name);
+    const whose = name === defaultTarget ? '' : ` for target "${name}"`;
+    const destination = need(
+      key(specKeys.destination),
+      parsePvcRef,
+      `its destination${whose} as CONTEXT/NAMESPACE/PVC`,
+    );
+    const endpoint = take(key(specKeys.endpoint), parseEndpoint);
+    const tSecret =
+      name === defaultTarget
+        ? secret
+        : need(key(specKeys.secret), secretName, `the name of the key Secret${whose}`);
+    const destinationVolumeMode = need(
+      key(specKeys.volumeMode),
+      parseVolumeMode,
+      `the destination's volume mode${whose}`,
+    );
+    const trigger = take(key(specKeys.schedule), parseTrigger) ?? { kind: 'manual' as const };
+    const paused = take(key(specKeys.paused), parseBool) ?? false;
+    const syncRequested = take(key(specKeys.syncRequested), parseTime);
+    const checksumEvery =
+      take(key(specKeys.checksumEvery), (v) => parseCount(v, 0, 10000)) ?? defaultChecksumEvery;
+    if (!destination || !tSecret || !destinationVolumeMode) return undefined;
+    return {
+      name,
+      destination,
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      secret: tSecret,
+      destinationVolumeMode,
+      trigger,
+      paused,
+      ...(syncRequested !== undefined ? { syncRequested } : {}),
+      checksumEvery,
+    };
+  };
+  const first = parseTarget(defaultTarget);
+  const extraTargets = [...targetNames].sort().map(parseTarget);
+  targetProblems(
+    method,
+    [first, ...extraTargets].filter((t) => t !== undefined),
+    problems,
+  );
+  if (problems.length > 0 || !method || !first || extraTargets.some((t) => !t)) {
     return { enabled: true, problems };
   }
   return {
@@ -189,18 +259,37 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
     spec: {
       role,
       method,
-      destination,
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      secret,
-      destinationVolumeMode,
-      trigger,
-      paused,
-      ...(syncRequested !== undefined ? { syncRequested } : {}),
+      ...targetFields(first),
       liveRequiresRwo,
-      checksumEvery,
+      ...(extraTargets.length ? { extraTargets: extraTargets as TargetSpec[] } : {}),
     },
     problems,
   };
+}
+
+/** Rules across targets: distinct destinations; a live copy has exactly one. */
+function targetProblems(
+  method: string | undefined,
+  targets: readonly TargetSpec[],
+  problems: SpecProblem[],
+): void {
+  const seen = new Map<string, string>();
+  for (const t of targets) {
+    const ref = renderPvcRef(t.destination);
+    const other = seen.get(ref);
+    if (other !== undefined) {
+      problems.push({
+        annotation: targetKey(specKeys.destination, t.name),
+        message: `"${ref}" is already the destination of target "${other}": each target needs its own destination PVC`,
+      });
+    } else seen.set(ref, t.name);
+  }
+  if (method === 'live' && targets.length > 1) {
+    problems.push({
+      annotation: specKeys.method,
+      message: `"live" replicates to one destination, but this PVC has ${targets.length} targets (${targets.map((t) => t.name).join(', ')}): use "snapshot" or "clone" to replicate to several, or remove the extra targets`,
+    });
+  }
 }
 
 function parseServiceType(v: string): Parsed<ServiceType> {
@@ -227,22 +316,98 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
       [specKeys.snapshotsToKeep]: String(spec.snapshotsToKeep),
       [specKeys.serviceType]: spec.serviceType,
       ...renderReadOnlyCopy(spec.readOnlyCopy),
+      ...(spec.sourceTarget !== undefined ? { [specKeys.sourceTarget]: spec.sourceTarget } : {}),
     };
   }
   const out: Record<string, string> = {
     [specKeys.replication]: 'source',
     [specKeys.method]: spec.method,
-    [specKeys.destination]: renderPvcRef(spec.destination),
-    [specKeys.secret]: spec.secret,
-    [specKeys.volumeMode]: spec.destinationVolumeMode,
-    [specKeys.schedule]: spec.trigger.kind === 'manual' ? 'manual' : spec.trigger.cron,
-    [specKeys.paused]: String(spec.paused),
     [specKeys.liveRequiresRwo]: String(spec.liveRequiresRwo),
-    [specKeys.checksumEvery]: String(spec.checksumEvery),
   };
-  if (spec.endpoint !== undefined) out[specKeys.endpoint] = spec.endpoint;
-  if (spec.syncRequested !== undefined) out[specKeys.syncRequested] = spec.syncRequested;
+  for (const t of sourceTargets(spec)) {
+    const key = (k: string) => targetKey(k, t.name);
+    out[key(specKeys.destination)] = renderPvcRef(t.destination);
+    out[key(specKeys.secret)] = t.secret;
+    out[key(specKeys.volumeMode)] = t.destinationVolumeMode;
+    out[key(specKeys.schedule)] = t.trigger.kind === 'manual' ? 'manual' : t.trigger.cron;
+    out[key(specKeys.paused)] = String(t.paused);
+    out[key(specKeys.checksumEvery)] = String(t.checksumEvery);
+    if (t.endpoint !== undefined) out[key(specKeys.endpoint)] = t.endpoint;
+    if (t.syncRequested !== undefined) out[key(specKeys.syncRequested)] = t.syncRequested;
+  }
   return out;
+}
+
+/** Every target of a source, the default first. */
+export function sourceTargets(spec: SourceSpec): TargetSpec[] {
+  const first: TargetSpec = {
+    name: defaultTarget,
+    destination: spec.destination,
+    ...(spec.endpoint !== undefined ? { endpoint: spec.endpoint } : {}),
+    secret: spec.secret,
+    destinationVolumeMode: spec.destinationVolumeMode,
+    trigger: spec.trigger,
+    paused: spec.paused,
+    ...(spec.syncRequested !== undefined ? { syncRequested: spec.syncRequested } : {}),
+    checksumEvery: spec.checksumEvery,
+  };
+  return [first, ...(spec.extraTargets ?? [])];
+}
+
+/** One target of a source by name, or undefined. */
+export function findTarget(spec: SourceSpec, name: string): TargetSpec | undefined {
+  return sourceTargets(spec).find((t) => t.name === name);
+}
+
+/**
+ * The source as one target sees it: that target's fields in the default
+ * place, no others. What the single-destination decisions take.
+ */
+export function specForTarget(spec: SourceSpec, target: TargetSpec): SourceSpec {
+  return {
+    role: 'source',
+    method: spec.method,
+    ...targetFields(target),
+    liveRequiresRwo: spec.liveRequiresRwo,
+  };
+}
+
+/** A target's fields as they sit in a SourceSpec (no name). */
+function targetFields(t: TargetSpec): Omit<TargetSpec, 'name'> {
+  return {
+    destination: t.destination,
+    ...(t.endpoint !== undefined ? { endpoint: t.endpoint } : {}),
+    secret: t.secret,
+    destinationVolumeMode: t.destinationVolumeMode,
+    trigger: t.trigger,
+    paused: t.paused,
+    ...(t.syncRequested !== undefined ? { syncRequested: t.syncRequested } : {}),
+    checksumEvery: t.checksumEvery,
+  };
+}
+
+/** The source with `target` set (added, or replacing the one of that name). */
+export function withTarget(spec: SourceSpec, target: TargetSpec): SourceSpec {
+  if (target.name === defaultTarget) {
+    return { ...specForTarget(spec, target), ...extrasOf(spec.extraTargets ?? []) };
+  }
+  const others = (spec.extraTargets ?? []).filter((t) => t.name !== target.name);
+  return {
+    ...spec,
+    ...extrasOf([...others, target].sort((a, b) => a.name.localeCompare(b.name))),
+  };
+}
+
+/** The source without the named extra target (the default cannot be removed this way). */
+export function withoutTarget(spec: SourceSpec, name: string): SourceSpec {
+  return {
+    ...specForTarget(spec, sourceTargets(spec)[0]!),
+    ...extrasOf((spec.extraTargets ?? []).filter((t) => t.name !== name)),
+  };
+}
+
+function extrasOf(targets: TargetSpec[]): { extraTargets?: TargetSpec[] } {
+  return targets.length ? { extraTargets: targets } : {};
 }
 
 /**
@@ -259,6 +424,23 @@ export function specAnnotationsPatch(
     if (k.startsWith(specPrefix) && !(k in want)) patch[k] = null;
   }
   for (const [k, v] of Object.entries(want)) if (current?.[k] !== v) patch[k] = v;
+  return patch;
+}
+
+/**
+ * A merge patch body removing one extra target: its suffixed spec and status
+ * keys. The default target's keys are the PVC's; `disableAnnotationsPatch`.
+ */
+export function disableTargetPatch(
+  current: Record<string, string> | undefined,
+  target: string,
+): Record<string, null> {
+  const patch: Record<string, null> = {};
+  if (target === defaultTarget) return patch;
+  for (const k of Object.keys(current ?? {})) {
+    const split = splitTargetKey(k);
+    if (split?.target === target) patch[k] = null;
+  }
   return patch;
 }
 

@@ -1,6 +1,7 @@
 // The replication status that the in-cluster server writes back on the PVC.
 // A user who writes a malformed status value is told so by the webhook.
 import { statusKeys, statusPrefix } from './keys.ts';
+import { defaultTarget, splitTargetKey, targetKey, targetKeyProblem } from './targets.ts';
 import { parseCount, parseTime, type Parsed } from './values.ts';
 
 export type SyncResult = 'Running' | 'Succeeded' | 'Failed';
@@ -78,11 +79,14 @@ const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatu
 
 const fieldNames = Object.keys(fields) as Field[];
 
-/** Reads the status annotations; malformed values are left out. */
-export function parseStatus(annotations: Record<string, string> | undefined): ReplicationStatus {
+/** Reads one target's status annotations (the default's unsuffixed); malformed values are left out. */
+export function parseStatus(
+  annotations: Record<string, string> | undefined,
+  target: string = defaultTarget,
+): ReplicationStatus {
   const out: Record<string, unknown> = {};
   for (const f of fieldNames) {
-    const v = annotations?.[statusKeys[f]];
+    const v = annotations?.[targetKey(statusKeys[f], target)];
     if (v === undefined) continue;
     const r = fields[f](v);
     if (r.ok) out[f] = r.value;
@@ -98,11 +102,19 @@ export function statusProblems(
   const problems: { annotation: string; message: string }[] = [];
   for (const [k, v] of Object.entries(annotations)) {
     if (!k.startsWith(statusPrefix)) continue;
-    const f = known.get(k);
+    const split = known.has(k) ? undefined : splitTargetKey(k);
+    const f = known.get(split ? split.base : k);
+    if (f && split) {
+      const why = targetKeyProblem(k, split.target);
+      if (why) {
+        problems.push({ annotation: k, message: why });
+        continue;
+      }
+    }
     if (!f) {
       problems.push({
         annotation: k,
-        message: `unknown Scribe status annotation; valid keys are ${[...known.keys()].join(', ')}`,
+        message: `unknown Scribe status annotation; valid keys are ${[...known.keys()].join(', ')}, each optionally suffixed with .TARGET`,
       });
       continue;
     }
@@ -112,16 +124,16 @@ export function statusProblems(
   return problems;
 }
 
-/** Annotations for a status update; `null` removes a key (merge patch). */
-export function renderStatus(s: { [F in Field]?: ReplicationStatus[F] | null }): Record<
-  string,
-  string | null
-> {
+/** Annotations for one target's status update; `null` removes a key (merge patch). */
+export function renderStatus(
+  s: { [F in Field]?: ReplicationStatus[F] | null },
+  target: string = defaultTarget,
+): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const f of fieldNames) {
     if (!(f in s)) continue;
     const v = s[f];
-    out[statusKeys[f]] =
+    out[targetKey(statusKeys[f], target)] =
       v === null || v === undefined ? null : f === 'lastSyncDuration' ? `${v}s` : String(v);
   }
   return out;

@@ -1,9 +1,10 @@
-// Prometheus metrics per replicated PVC.
+// Prometheus metrics per replicated PVC and target (a source's destination:
+// `default` for the unsuffixed one, else the name of its `.TARGET` keys).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 
 export function replicatorMetrics(registry = new Registry()) {
-  const labelNames = ['namespace', 'pvc'] as const;
+  const labelNames = ['namespace', 'pvc', 'target'] as const;
   const duration = new Histogram({
     name: 'scribe_sync_duration_seconds',
     help: 'Duration of completed syncs.',
@@ -35,23 +36,26 @@ export function replicatorMetrics(registry = new Registry()) {
     labelNames,
     registers: [registry],
   });
-  const key = (pvc: V1PersistentVolumeClaim) => ({
+  const key = (pvc: V1PersistentVolumeClaim, target: string) => ({
     namespace: pvc.metadata?.namespace ?? '',
     pvc: pvc.metadata?.name ?? '',
+    target,
   });
   return {
     registry,
     syncFinished(
       pvc: V1PersistentVolumeClaim,
       r: { ok: boolean; durationSeconds: number; bytes: number },
+      target: string,
     ) {
-      duration.observe({ ...key(pvc), result: r.ok ? 'succeeded' : 'failed' }, r.durationSeconds);
-      bytes.inc(key(pvc), r.bytes);
-      outOfSync.set(key(pvc), r.ok ? 0 : 1);
-      if (r.ok) lastSuccess.set(key(pvc), Date.now() / 1000);
+      const k = key(pvc, target);
+      duration.observe({ ...k, result: r.ok ? 'succeeded' : 'failed' }, r.durationSeconds);
+      bytes.inc(k, r.bytes);
+      outOfSync.set(k, r.ok ? 0 : 1);
+      if (r.ok) lastSuccess.set(k, Date.now() / 1000);
     },
-    missed(pvc: V1PersistentVolumeClaim, n: number) {
-      missed.inc(key(pvc), n);
+    missed(pvc: V1PersistentVolumeClaim, n: number, target: string) {
+      missed.inc(key(pvc, target), n);
     },
   };
 }

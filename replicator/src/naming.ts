@@ -2,7 +2,14 @@
 // derived, not random, so a restarted server finds what it made before.
 import { createHash } from 'node:crypto';
 
-import { componentLabel, managedBy, managedByLabel, pvcLabel } from '../../model/src/index.ts';
+import {
+  componentLabel,
+  defaultTarget,
+  managedBy,
+  managedByLabel,
+  pvcLabel,
+  targetLabel,
+} from '../../model/src/index.ts';
 
 // The labels are the model's: the plugin selects what the server made by them.
 export {
@@ -11,6 +18,8 @@ export {
   managedByLabel,
   pvcLabel,
   syncIdLabel,
+  targetLabel,
+  targetOfObject,
 } from '../../model/src/index.ts';
 
 /** A DNS-1123 name from a prefix and parts, shortened with a hash when too long. */
@@ -32,4 +41,29 @@ export function syncIdAt(time: Date): string {
 
 export function labelsFor(pvc: string, component: string): Record<string, string> {
   return { [managedByLabel]: managedBy, [componentLabel]: component, [pvcLabel]: pvc };
+}
+
+/** The labels of a source-side object that serves one target. */
+export function targetLabelsFor(
+  pvc: string,
+  component: string,
+  target: string,
+): Record<string, string> {
+  return { ...labelsFor(pvc, component), [targetLabel]: target };
+}
+
+/**
+ * The name of a source-side object of one sync of one target (`kind`:
+ * clone, restore, snap, send). The default target's keep the names they had
+ * before fan-out, `scribe-KIND-PVC-SYNCID`; a further target's are
+ * `scribe-t-KIND-TARGET-PVC-HASH-SYNCID`, HASH from TARGET.PVC (the target, a
+ * DNS label, ends at the dot), so no other PVC's or target's sync has the
+ * same name: with dashes alone, PVC "data" target "lake" and PVC "data-lake"
+ * would clash whenever both sync in the same second, as schedules on the
+ * minute do. No dots: a Job's name becomes its pods' hostname.
+ */
+export function syncObjectName(kind: string, pvc: string, target: string, syncId: string): string {
+  if (target === defaultTarget) return objectName(`scribe-${kind}`, pvc, syncId);
+  const hash = createHash('sha256').update(`${target}.${pvc}`).digest('hex').slice(0, 8);
+  return objectName(`scribe-t-${kind}`, target, pvc, hash, syncId);
 }

@@ -10,8 +10,8 @@ import type {
   V1Service,
   V1Volume,
 } from '@kubernetes/client-node';
-import { volumeModeOf } from '../../model/src/index.ts';
-import { labelsFor, objectName, syncIdLabel } from './naming.ts';
+import { defaultTarget, volumeModeOf } from '../../model/src/index.ts';
+import { labelsFor, objectName, syncIdLabel, syncObjectName, targetLabelsFor } from './naming.ts';
 
 /** The VolumeSnapshot shape (snapshot.storage.k8s.io/v1); client-node has no model for CRDs. */
 export interface VolumeSnapshot {
@@ -53,15 +53,16 @@ function claimName(pvc: V1PersistentVolumeClaim): string {
 export function cloneClaim(
   source: V1PersistentVolumeClaim,
   syncId: string,
+  target: string = defaultTarget,
 ): V1PersistentVolumeClaim {
   const name = claimName(source);
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
-      name: objectName('scribe-clone', name, syncId),
+      name: syncObjectName('clone', name, target, syncId),
       namespace: source.metadata?.namespace,
-      labels: { ...labelsFor(name, 'copy'), [syncIdLabel]: syncId },
+      labels: { ...targetLabelsFor(name, 'copy', target), [syncIdLabel]: syncId },
       ownerReferences: [ownerRef(source)],
     },
     spec: {
@@ -81,14 +82,20 @@ export function snapshotOf(
   component: 'copy' | 'history',
   syncId: string,
   snapshotClass?: string,
+  /** A source copy's target; a destination's history has none. */
+  target?: string,
 ): VolumeSnapshot {
+  const labels =
+    target === undefined
+      ? labelsFor(claimName(pvc), component)
+      : targetLabelsFor(claimName(pvc), component, target);
   return {
     apiVersion: 'snapshot.storage.k8s.io/v1',
     kind: 'VolumeSnapshot',
     metadata: {
       name,
       namespace: pvc.metadata?.namespace,
-      labels: { ...labelsFor(claimName(pvc), component), [syncIdLabel]: syncId },
+      labels: { ...labels, [syncIdLabel]: syncId },
       // A destination's history outlives the replication: no owner.
       ...(component === 'copy' ? { ownerReferences: [ownerRef(pvc)] } : {}),
     },
@@ -104,9 +111,10 @@ export function restoreClaim(
   source: V1PersistentVolumeClaim,
   snapshot: string,
   syncId: string,
+  target: string = defaultTarget,
 ): V1PersistentVolumeClaim {
-  const claim = cloneClaim(source, syncId);
-  claim.metadata!.name = objectName('scribe-restore', claimName(source), syncId);
+  const claim = cloneClaim(source, syncId, target);
+  claim.metadata!.name = syncObjectName('restore', claimName(source), target, syncId);
   claim.spec!.dataSource = {
     apiGroup: 'snapshot.storage.k8s.io',
     kind: 'VolumeSnapshot',
@@ -192,9 +200,10 @@ export function senderJob(
   copyClaim: string,
   endpoint: string,
   syncId: string,
-  o: MoverOptions & { checksum: boolean },
+  o: MoverOptions & { checksum: boolean; target?: string },
 ): V1Job {
   const name = claimName(source);
+  const target = o.target ?? defaultTarget;
   const args = [
     '--to',
     endpoint,
@@ -205,10 +214,17 @@ export function senderJob(
     '--json',
     ...(o.checksum ? ['--checksum'] : []),
   ];
-  return moverJob(source, objectName('scribe-send', name, syncId), 'sender', syncId, {
-    container: moverContainer(source, 'send', args, o.image ?? defaultImage),
-    volumes: moverVolumes(copyClaim, o.secret, true),
-  });
+  return moverJob(
+    source,
+    syncObjectName('send', name, target, syncId),
+    'sender',
+    syncId,
+    {
+      container: moverContainer(source, 'send', args, o.image ?? defaultImage),
+      volumes: moverVolumes(copyClaim, o.secret, true),
+    },
+    target,
+  );
 }
 
 /** The Job that receives one sync into the destination PVC; it succeeds only on a complete transfer. */
@@ -246,8 +262,13 @@ function moverJob(
   component: string,
   syncId: string,
   pod: { container: V1Container; volumes: V1Volume[] },
+  target?: string,
 ): V1Job {
-  const labels = { ...labelsFor(claimName(pvc), component), [syncIdLabel]: syncId };
+  const base =
+    target === undefined
+      ? labelsFor(claimName(pvc), component)
+      : targetLabelsFor(claimName(pvc), component, target);
+  const labels = { ...base, [syncIdLabel]: syncId };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',

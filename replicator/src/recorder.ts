@@ -10,11 +10,13 @@ export interface Recorder {
     reason: string,
     message: string,
   ): Promise<void>;
+  /** `target`: which of the source's destinations (`default` for the unsuffixed one). */
   syncFinished(
     pvc: V1PersistentVolumeClaim,
     r: { ok: boolean; durationSeconds: number; bytes: number },
+    target: string,
   ): void;
-  missed(pvc: V1PersistentVolumeClaim, n: number): void;
+  missed(pvc: V1PersistentVolumeClaim, n: number, target: string): void;
 }
 
 /** A core/v1 Event about a PVC, as kubectl describe shows them. */
@@ -61,7 +63,7 @@ export function eventRecorder(
     async event(pvc, type, reason, message) {
       await kube.create(pvcEvent(pvc, type, reason, message, now(), host)).catch(() => undefined);
     },
-    syncFinished: (pvc, r) => metrics.syncFinished(pvc, r),
-    missed: (pvc, n) => metrics.missed(pvc, n),
+    syncFinished: (pvc, r, target) => metrics.syncFinished(pvc, r, target),
+    missed: (pvc, n, target) => metrics.missed(pvc, n, target),
   };
 }

@@ -1,18 +1,24 @@
-// Carries out one source PVC's replication: on its schedule or a request,
-// make a point-in-time copy, send it with a mover Job, record the result, and
-// remove the copy. Every step is read back from the cluster, so a restarted
-// replicator resumes where the last one stopped.
+// Carries out one source PVC's replication: for each of its targets, on that
+// target's schedule or a request, make a point-in-time copy, send it with a
+// mover Job, record the result in the target's status, and remove the copy.
+// Targets never share a copy, a Job or a status key, so each syncs on its own
+// (one sync at a time per target). Every step is read back from the cluster,
+// so a restarted replicator resumes where the last one stopped.
 import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import {
+  defaultTarget,
   knownMethod,
   parseStatus,
   renderStatus,
+  sourceTargets,
+  specForTarget,
+  targetOfObject,
   type ReplicationStatus,
   type SourceSpec,
 } from '../../model/src/index.ts';
 import { decideSource, type BackoffPolicy } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
+import { syncIdAt, syncIdLabel, syncObjectName } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
 import { component, type Owned } from './owned.ts';
 import type { Recorder } from './recorder.ts';
@@ -34,11 +40,29 @@ interface SyncObjects {
   snapshot?: VolumeSnapshot;
 }
 
-/** The objects of the sync in progress for this PVC, if any: the newest sync id among them. Pure. */
-export function currentSync(owned: Owned): SyncObjects | undefined {
-  const jobs = component(owned.jobs, 'sender');
-  const claims = component(owned.claims, 'copy');
-  const snaps = component(owned.snapshots, 'copy');
+/** Where a target's sync writes: its status keys, and how events name it. */
+interface TargetScope {
+  name: string;
+  /** "" when the source has one target, else `target "NAME": `. */
+  says: string;
+}
+
+/** The source-side objects (sender Jobs, copies) of one target. Pure. */
+function ofTarget<T extends { metadata?: { labels?: Record<string, string> } }>(
+  xs: T[],
+  target: string,
+): T[] {
+  return xs.filter((o) => targetOfObject(o) === target);
+}
+
+/**
+ * The objects of the sync in progress for one target of this PVC, if any:
+ * the newest sync id among them. Pure.
+ */
+export function currentSync(owned: Owned, target = defaultTarget): SyncObjects | undefined {
+  const jobs = ofTarget(component(owned.jobs, 'sender'), target);
+  const claims = ofTarget(component(owned.claims, 'copy'), target);
+  const snaps = ofTarget(component(owned.snapshots, 'copy'), target);
   const all = [...jobs, ...claims, ...snaps];
   if (all.length === 0) return undefined;
   const syncId = all
@@ -53,10 +77,24 @@ export function currentSync(owned: Owned): SyncObjects | undefined {
 async function patchStatus(
   c: SourceContext,
   pvc: V1PersistentVolumeClaim,
+  t: TargetScope,
   s: Parameters<typeof renderStatus>[0],
-  extra: Record<string, string | null> = {},
 ): Promise<void> {
-  await c.kube.mergePatch(pvc, { metadata: { annotations: { ...renderStatus(s), ...extra } } });
+  await c.kube.mergePatch(pvc, { metadata: { annotations: renderStatus(s, t.name) } });
+}
+
+/**
+ * Source-side objects of targets the spec no longer has (a target removed
+ * with `kubectl scribe disable pvc NAME --target T`). Pure.
+ */
+export function orphanedObjects(owned: Owned, targets: ReadonlySet<string>) {
+  const gone = <T extends { metadata?: { labels?: Record<string, string> } }>(xs: T[]) =>
+    xs.filter((o) => !targets.has(targetOfObject(o)));
+  return [
+    ...gone(component(owned.jobs, 'sender')),
+    ...gone(component(owned.claims, 'copy')),
+    ...gone(component(owned.snapshots, 'copy')),
+  ];
 }
 
 /** The mover's JSON summary: the last JSON line of the sender pod's output. */
@@ -84,6 +122,7 @@ export function parseSendSummary(log: string): {
 async function finish(
   c: SourceContext,
   pvc: V1PersistentVolumeClaim,
+  t: TargetScope,
   status: ReplicationStatus,
   sync: SyncObjects,
   owned: Owned,
@@ -112,7 +151,7 @@ async function finish(
   const end = c.now();
   const start = status.lastSyncStart ? Date.parse(status.lastSyncStart) : end.getTime();
   const duration = Math.max(0, Math.round((end.getTime() - start) / 100) / 10);
-  await patchStatus(c, pvc, {
+  await patchStatus(c, pvc, t, {
     lastSyncEnd: end.toISOString(),
     lastSyncDuration: duration,
     lastSyncResult: error ? 'Failed' : 'Succeeded',
@@ -127,31 +166,63 @@ async function finish(
     error ? 'Warning' : 'Normal',
     error ? 'SyncFailed' : 'SyncSucceeded',
     error
-      ? `sync ${sync.syncId} failed: ${error}`
-      : `sync ${sync.syncId} succeeded in ${duration}s: ${summary.files ?? 0} files, ${summary.wireBytes ?? 0} bytes on the wire`,
+      ? `${t.says}sync ${sync.syncId} failed: ${error}`
+      : `${t.says}sync ${sync.syncId} succeeded in ${duration}s: ${summary.files ?? 0} files, ${summary.wireBytes ?? 0} bytes on the wire`,
   );
-  c.recorder.syncFinished(pvc, {
-    ok: !error,
-    durationSeconds: duration,
-    bytes: summary.wireBytes ?? 0,
-  });
+  c.recorder.syncFinished(
+    pvc,
+    { ok: !error, durationSeconds: duration, bytes: summary.wireBytes ?? 0 },
+    t.name,
+  );
   await remove();
 }
 
-/** One reconcile pass for one source PVC. */
+/**
+ * One reconcile pass for one source PVC: each target in turn, then what is
+ * left of targets since removed. A target that fails does not hold up the
+ * others; the first error is rethrown once all had their turn.
+ */
 export async function reconcileSource(
   c: SourceContext,
   pvc: V1PersistentVolumeClaim,
   spec: SourceSpec,
   owned: Owned,
 ): Promise<void> {
-  const status = parseStatus(pvc.metadata?.annotations);
-  const sync = currentSync(owned);
+  const targets = sourceTargets(spec);
+  let failure: unknown;
+  for (const target of targets) {
+    const scope = {
+      name: target.name,
+      says: targets.length > 1 ? `target "${target.name}": ` : '',
+    };
+    try {
+      await reconcileTarget(c, pvc, specForTarget(spec, target), scope, owned);
+    } catch (err) {
+      failure ??= new Error(`target "${target.name}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+  for (const o of orphanedObjects(owned, new Set(targets.map((t) => t.name)))) {
+    await c.kube.delete(o as never);
+  }
+  if (failure) throw failure;
+}
+
+/** One target's share of a pass: `spec` is the source as that target sees it. */
+async function reconcileTarget(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  spec: SourceSpec,
+  t: TargetScope,
+  owned: Owned,
+): Promise<void> {
+  const status = parseStatus(pvc.metadata?.annotations, t.name);
+  const sync = currentSync(owned, t.name);
   const now = c.now();
 
   if (sync) {
     const job = sync.job;
-    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync, owned);
+    if (job?.status?.succeeded || job?.status?.failed)
+      return finish(c, pvc, t, status, sync, owned);
     const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
     const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
     const snapError = sync.snapshot?.status?.error?.message;
@@ -160,11 +231,11 @@ export async function reconcileSource(
     // binds only for a pod), so a copy that never binds is caught here.
     if (snapError || (late && !copyBound)) {
       const why = snapError ? `the snapshot failed: ${snapError}` : await copyNotReady(c, sync);
-      return finish(c, pvc, status, sync, owned, why);
+      return finish(c, pvc, t, status, sync, owned, why);
     }
     if (!job) {
       if (sync.snapshot && !sync.claim && sync.snapshot.status?.readyToUse) {
-        await c.kube.create(restoreClaim(pvc, sync.snapshot.metadata!.name!, sync.syncId));
+        await c.kube.create(restoreClaim(pvc, sync.snapshot.metadata!.name!, sync.syncId, t.name));
       } else if (sync.claim && spec.endpoint) {
         const checksum = decideChecksum(spec, status);
         await c.kube.create(
@@ -172,6 +243,7 @@ export async function reconcileSource(
             secret: spec.secret,
             image: c.image,
             checksum,
+            target: t.name,
           }),
         );
       }
@@ -179,11 +251,11 @@ export async function reconcileSource(
     // A schedule firing meanwhile is counted.
     const d = decideSource({ spec, status, now, syncRunning: true }, c.backoff);
     if (d.kind === 'wait' && d.missed) {
-      await patchStatus(c, pvc, {
+      await patchStatus(c, pvc, t, {
         missedIntervals: (status.missedIntervals ?? 0) + d.missed,
         nextSync: d.nextSync?.toISOString() ?? null,
       });
-      c.recorder.missed(pvc, d.missed);
+      c.recorder.missed(pvc, d.missed, t.name);
     }
     return;
   }
@@ -198,8 +270,8 @@ export async function reconcileSource(
     // A replicator stopped between recording a start and making its copy:
     // the sync is carried on, not lost (nor started twice).
     const syncId = syncIdAt(new Date(status.lastSyncStart));
-    await c.recorder.event(pvc, 'Normal', 'SyncResumed', `sync ${syncId} resumed`);
-    await createCopy(c, pvc, method.name, syncId);
+    await c.recorder.event(pvc, 'Normal', 'SyncResumed', `${t.says}sync ${syncId} resumed`);
+    await createCopy(c, pvc, method.name, syncId, t.name);
     return;
   }
   const d = decideSource({ spec, status, now, syncRunning: false }, c.backoff);
@@ -207,26 +279,26 @@ export async function reconcileSource(
   if (d.kind === 'wait') {
     const next = d.nextSync?.toISOString();
     if (next !== status.nextSync && (spec.trigger.kind === 'schedule' || next)) {
-      await patchStatus(c, pvc, { nextSync: next ?? null });
+      await patchStatus(c, pvc, t, { nextSync: next ?? null });
     }
     return;
   }
   const syncId = syncIdAt(now);
-  await patchStatus(c, pvc, {
+  await patchStatus(c, pvc, t, {
     lastSyncStart: now.toISOString(),
     lastSyncResult: 'Running',
     nextSync: d.nextSync?.toISOString() ?? null,
     missedIntervals: (status.missedIntervals ?? 0) + d.missed,
     ...(d.trigger === 'request' ? { syncHandled: spec.syncRequested } : {}),
   });
-  if (d.missed) c.recorder.missed(pvc, d.missed);
+  if (d.missed) c.recorder.missed(pvc, d.missed, t.name);
   await c.recorder.event(
     pvc,
     'Normal',
     'SyncStarted',
-    `sync ${syncId} started (${d.trigger}, ${spec.method}${d.checksum ? ', checksum pass' : ''})`,
+    `${t.says}sync ${syncId} started (${d.trigger}, ${spec.method}${d.checksum ? ', checksum pass' : ''})`,
   );
-  await createCopy(c, pvc, spec.method, syncId);
+  await createCopy(c, pvc, spec.method, syncId, t.name);
 }
 
 /** The point-in-time copy a sync reads from: a clone, or a snapshot to restore. */
@@ -235,11 +307,19 @@ async function createCopy(
   pvc: V1PersistentVolumeClaim,
   method: string,
   syncId: string,
+  target: string,
 ): Promise<void> {
   const copy =
     method === 'clone'
-      ? cloneClaim(pvc, syncId)
-      : snapshotOf(pvc, objectName('scribe-snap', pvc.metadata!.name!, syncId), 'copy', syncId);
+      ? cloneClaim(pvc, syncId, target)
+      : snapshotOf(
+          pvc,
+          syncObjectName('snap', pvc.metadata!.name!, target, syncId),
+          'copy',
+          syncId,
+          undefined,
+          target,
+        );
   // Its name comes from the sync id: a copy a lagging list did not show yet is no error.
   await c.kube.create(copy as never).catch((err: unknown) => {
     if ((err as { code?: number }).code !== 409) throw err;

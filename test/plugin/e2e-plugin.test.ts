@@ -365,10 +365,10 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
     const st = await ok(['scribe', 'status', '-n', 'apps']);
     const [header, row] = st.stdout.trimEnd().split('\n');
     expect(header).toMatch(
-      /^NAME\s+STATE\s+METHOD\s+DESTINATION\s+SCHEDULE\s+LAST SYNC\s+LAG\s+RESULT\s+BYTES$/,
+      /^NAME\s+TARGET\s+STATE\s+METHOD\s+DESTINATION\s+SCHEDULE\s+LAST SYNC\s+LAG\s+RESULT\s+BYTES$/,
     );
     expect(row).toMatch(
-      /^data\s+Protected\s+clone\s+dr\/apps\/data\s+\*\/15 \* \* \* \*\s+<none>\s+<none>\s+<none>\s+<none>$/,
+      /^data\s+default\s+Protected\s+clone\s+dr\/apps\/data\s+\*\/15 \* \* \* \*\s+<none>\s+<none>\s+<none>\s+<none>$/,
     );
     const json = JSON.parse(
       (await ok(['scribe', 'status', 'pvc', 'data', '-n', 'apps', '-o', 'json'])).stdout,
@@ -457,7 +457,7 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
 
     const st = await ok(['scribe', 'status', '-n', 'apps', '-o', 'wide']);
     expect(st.stdout.split('\n')[1]).toMatch(
-      /^data\s+Protected\s+clone\s+dr\/apps\/data\s+\*\/15 \* \* \* \*\s+\d+s\s+\d+s\s+Succeeded\s+1Mi\s+203\.0\.113\.10:2222/,
+      /^data\s+default\s+Protected\s+clone\s+dr\/apps\/data\s+\*\/15 \* \* \* \*\s+\d+s\s+\d+s\s+Succeeded\s+1Mi\s+203\.0\.113\.10:2222/,
     );
   });
 

@@ -175,7 +175,7 @@ describe('checks', () => {
       checksumEvery: 10,
     });
     expect(planEnable(inputs({ src: { pvc: pvc('data', { ann: srcAnn }) } })).errors[0]).toMatch(
-      /already replicates to dr2\/apps\/data: run kubectl scribe disable pvc data first/,
+      /already replicates to dr2\/apps\/data: add dr\/apps\/data as a further destination with --to NAME=dr\/apps\/data, or run kubectl scribe disable pvc data first/,
     );
     const dstAnn = renderSpec({
       role: 'destination',

@@ -70,6 +70,21 @@ const steps = (p: ReturnType<typeof planFailover>): FailoverSteps => {
 };
 
 describe('failover plan', () => {
+  it("names the source's target when the destination is one of several", () => {
+    const lake = steps(
+      planFailover(req(), {
+        claim: destination({ [specKeys.sourceTarget]: 'lake' }),
+        snapshots: snaps,
+      }),
+    );
+    expect(lake.sourceTarget).toBe('lake');
+    // A destination's source-target goes with the rest of its spec.
+    expect(lake.stopReplication?.[specKeys.sourceTarget]).toBeNull();
+    expect(
+      steps(planFailover(req(), { claim: destination(), snapshots: snaps })).sourceTarget,
+    ).toBeUndefined();
+  });
+
   it('replaces the destination claim with one restored from the newest ready snapshot', () => {
     const p = steps(planFailover(req(), { claim: destination(), snapshots: snaps }));
     expect(p.data).toBe('scribe-data-2');

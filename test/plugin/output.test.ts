@@ -104,8 +104,8 @@ describe('status rows', () => {
     expect(row.state).toBe('Protected');
     expect(lag(row.status, now)).toBe('5m');
     expect(renderTable([row], statusColumns(now, false))).toBe(
-      'NAME   STATE       METHOD     DESTINATION    SCHEDULE    LAST SYNC   LAG   RESULT      BYTES\n' +
-        'data   Protected   snapshot   dr/apps/data   0 * * * *   4m          5m    Succeeded   3Gi\n',
+      'NAME   TARGET    STATE       METHOD     DESTINATION    SCHEDULE    LAST SYNC   LAG   RESULT      BYTES\n' +
+        'data   default   Protected   snapshot   dr/apps/data   0 * * * *   4m          5m    Succeeded   3Gi\n',
     );
   });
 
@@ -115,6 +115,7 @@ describe('status rows', () => {
     expect(all.split(/\s{3,}/)).toEqual([
       'NAMESPACE',
       'NAME',
+      'TARGET',
       'STATE',
       'METHOD',
       'DESTINATION',
@@ -239,13 +240,17 @@ describe('completion answers', () => {
             { name: 'dry-run', takesValue: false },
             { name: 'kubeconfig', takesValue: true },
           ]
-        : [{ name: 'namespace', char: 'n', takesValue: true }],
+        : [
+            { name: 'namespace', char: 'n', takesValue: true },
+            { name: 'target', takesValue: true },
+          ],
     contexts: () => ['prod', 'dr', 'dr-west'],
     clusters: () => [],
     users: () => [],
     namespaces: async () => ['apps', 'default'],
     pvcs: async (flags, replicated) =>
       replicated ? [`only-replicated-in-${flags.namespace ?? 'ctx'}`] : ['data', 'logs'],
+    targets: async (_flags, pvc) => (pvc === 'data' ? ['default', 'lake', 'lab'] : []),
   };
   const c = (...args: string[]) => complete(args, src).then(renderCompletion);
 
@@ -265,6 +270,11 @@ describe('completion answers', () => {
     expect(await c('enable', 'pvc', 'data', '--d')).toBe('--dry-run\n:4\n');
     expect(await c('enable', 'pvc', 'data', '--kubeconfig', '')).toBe(':0\n'); // files
     expect(await c('__complete', 'status', '')).toBe('pvc\n:4\n');
+    expect(await c('sync', 'pvc', 'data', '--target', 'la')).toBe('lake\nlab\n:4\n');
+    expect(await c('disable', 'pvc', 'data', '--target=l')).toBe(
+      '--target=lake\n--target=lab\n:4\n',
+    );
+    expect(await c('sync', 'pvc', '--target', '')).toBe(':4\n');
   });
 });
 
@@ -273,7 +283,7 @@ describe('the CLI', () => {
     const help = await run(bin, ['--help']);
     expect(help.stdout).toMatch(/^kubectl scribe replicates PVC data/);
     expect(help.stdout).toMatch(
-      /\n {2}enable pvc NAME --to CONTEXT\[\/NAMESPACE\[\/PVC\]\] {3}Protect a PVC/,
+      /\n {2}enable pvc NAME --to CONTEXT\[\/NAMESPACE\[\/PVC\]\]\.\.\. {3,}Protect a PVC/,
     );
     const v = await run(bin, ['version', '-o', 'json']);
     expect(JSON.parse(v.stdout).clientVersion.moverImage).toMatch(/^ghcr\.io\/backube\/scribe:v\d/);
@@ -290,6 +300,30 @@ describe('the CLI', () => {
     expect(await fail(['enable', 'pvc', 'x'])).toEqual({
       code: 1,
       stderr: 'error: required flag "--to" not set; see kubectl scribe enable pvc --help\n',
+    });
+    // Said before any cluster is asked (no kubeconfig needed).
+    expect(
+      await fail([
+        'enable',
+        'pvc',
+        'data',
+        '--to',
+        'dr',
+        '--to',
+        'lake',
+        '--schedule',
+        'manual',
+        '--schedule',
+        '@hourly',
+        '--schedule',
+        '@daily',
+        '--kubeconfig',
+        '/dev/null',
+      ]),
+    ).toEqual({
+      code: 1,
+      stderr:
+        'error: 3 --schedule flags for 2 --to flags: give one --schedule for all destinations, or one per --to in the same order\n',
     });
     expect(await fail(['frobnicate'])).toEqual({
       code: 1,

@@ -53,9 +53,13 @@ interface Run {
 
 function exec(file: string, args: string[], runEnv: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: runEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+    // A build of both archives takes about 40 s on a quiet machine; a loaded one, several times that.
+    execFile(file, args, { env: runEnv, timeout: 480_000 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      const killed = (err as { killed?: boolean } | null)?.killed
+        ? `[killed after 480 s: ${(err as { signal?: string }).signal}]`
+        : '';
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr: stderr + killed });
     });
   });
 }

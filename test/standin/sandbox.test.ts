@@ -22,7 +22,7 @@ describe('npm run sandbox', () => {
     expect(code, out).toBe(0);
     expect(out).toMatch(/\$ kubectl scribe enable pvc data --to destination/);
     expect(out).toMatch(/persistentvolumeclaim\/data synced in .*201 files/);
-    expect(out).toMatch(/data\s+Protected\s+clone\s+destination\/default\/data\s+manual/);
+    expect(out).toMatch(/data\s+default\s+Protected\s+clone\s+destination\/default\/data\s+manual/);
     expect(out).toMatch(/verified: the destination volume .* is identical to the source/);
   }, 180_000);
 });

@@ -225,16 +225,27 @@ async function diagnostics(): Promise<void> {
 }
 
 async function cleanup(): Promise<void> {
-  for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+  const running = processes.filter((p) => p.exitCode === null && p.signalCode === null);
+  for (const p of running) p.kill('SIGTERM');
+  // Bounded: a program that does not stop on SIGTERM is named and killed, not waited for forever.
   await Promise.all(
-    processes.map((p) =>
-      p.exitCode === null && p.signalCode === null
-        ? new Promise((r) => p.once('exit', r))
-        : undefined,
+    running.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          const kill = setTimeout(() => {
+            say(
+              `warning: ${p.spawnargs.slice(1, 2).join(' ')} (pid ${p.pid}) did not stop within 10s of SIGTERM; killing it`,
+            );
+            p.kill('SIGKILL');
+          }, 10_000);
+          p.once('exit', () => (clearTimeout(kill), resolve()));
+        }),
     ),
   );
+  say('programs stopped; stopping the clusters');
   await clusters?.stop().catch(() => undefined);
   if (work) await rm(work, { recursive: true, force: true });
+  say('cleaned up');
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

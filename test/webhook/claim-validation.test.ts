@@ -126,6 +126,31 @@ describe('claim validation on the captured AdmissionReviews', () => {
       { [specKeys.endpoint]: 'backup.example.net' },
       /endpoint\]: "backup.example.net" is not an endpoint: use HOST:PORT/,
     ],
+    [
+      'a per-target key with a malformed target name',
+      { 'scribe.backube.io/destination.Lake_1': 'lake/bi/data' },
+      /\[scribe\.backube\.io\/destination\.Lake_1\]: "Lake_1" is not a target name: use a DNS-1123 label/,
+    ],
+    [
+      'a second target without its key Secret and volume mode',
+      { 'scribe.backube.io/destination.lake': 'lake/bi/data' },
+      /\[scribe\.backube\.io\/secret\.lake\]: missing: a source needs the name of the key Secret for target "lake"/,
+    ],
+    [
+      'a target name too long for its keys',
+      { [`scribe.backube.io/destination.${'t'.repeat(43)}`]: 'lake/bi/data' },
+      /is 43 characters: at most 42, so that every per-target key/,
+    ],
+    [
+      'a per-source key given a target suffix',
+      { 'scribe.backube.io/method.lake': 'clone' },
+      /\[scribe\.backube\.io\/method\.lake\]: scribe\.backube\.io\/method is one per PVC, not per target/,
+    ],
+    [
+      'a malformed status value of a target',
+      { 'status.scribe.backube.io/last-sync-result.lake': 'Done' },
+      /\[status\.scribe\.backube\.io\/last-sync-result\.lake\]: "Done" is not a sync result/,
+    ],
   ];
   for (const [what, extra, message] of malformed) {
     it(`rejects ${what}`, () => {
@@ -186,6 +211,74 @@ describe('claim validation on the captured AdmissionReviews', () => {
         extra: { [specKeys.method]: 'live', [specKeys.liveRequiresRwo]: 'true' },
       }).decision.allowed,
     ).toBe(true);
+  });
+
+  const lake = {
+    'scribe.backube.io/destination.lake': 'lake/bi/data',
+    'scribe.backube.io/secret.lake': 'scribe-source-data-lake',
+    'scribe.backube.io/endpoint.lake': '10.9.0.1:2222',
+    'scribe.backube.io/schedule.lake': '@hourly',
+  };
+
+  it('allows a source with a second, complete target', () => {
+    const v = verdict(FS_CREATE, {
+      extra: { ...lake, 'scribe.backube.io/volume-mode.lake': 'Filesystem' },
+    });
+    expect(v.decision).toEqual({ allowed: true, warnings: [] });
+  });
+
+  it('checks the volume mode of every target, naming its annotation', () => {
+    const v = verdict(FS_CREATE, {
+      extra: { ...lake, 'scribe.backube.io/volume-mode.lake': 'Block' },
+    });
+    expect(v.reason).toBe('volume-mode');
+    expect((v.decision as { message: string }).message).toBe(
+      "metadata.annotations[scribe.backube.io/volume-mode.lake]: the source volume mode is Filesystem but the destination's is Block: Scribe replicates only between PVCs of the same volume mode (access modes, StorageClasses and drivers may differ)",
+    );
+  });
+
+  it("rejects an UPDATE that changes a target's recorded destination mode", () => {
+    const review = scribeShaped(
+      '0012-validate-PersistentVolumeClaim-UPDATE--pvc-update-kubectl-label.json',
+      {
+        method: 'snapshot',
+        extra: { ...lake, 'scribe.backube.io/volume-mode.lake': 'Filesystem' },
+      },
+    );
+    review.request.oldObject!.metadata!.annotations = {
+      ...review.request.object!.metadata!.annotations,
+    };
+    review.request.object!.metadata!.annotations!['scribe.backube.io/volume-mode.lake'] = 'Block';
+    const v = validateClaim(review.request);
+    expect(v.decision.allowed).toBe(false);
+    expect((v.decision as { message: string }).message).toMatch(
+      /^metadata\.annotations\[scribe\.backube\.io\/volume-mode\.lake\]: cannot change from Filesystem to Block while replication is enabled/,
+    );
+  });
+
+  it('rejects live with several targets, and warns for each target without an endpoint', () => {
+    const live = verdict(FS_CREATE, {
+      extra: {
+        ...lake,
+        'scribe.backube.io/volume-mode.lake': 'Filesystem',
+        [specKeys.method]: 'live',
+      },
+    });
+    expect(live.reason).toBe('invalid-spec');
+    expect((live.decision as { message: string }).message).toContain(
+      'metadata.annotations[scribe.backube.io/method]: "live" replicates to one destination, but this PVC has 2 targets (default, lake)',
+    );
+    const { ['scribe.backube.io/endpoint.lake']: gone, ...noEndpoint } = lake;
+    const v = verdict(FS_CREATE, {
+      extra: { ...noEndpoint, 'scribe.backube.io/volume-mode.lake': 'Filesystem' },
+    });
+    expect(gone).toBeDefined();
+    expect(v.decision).toEqual({
+      allowed: true,
+      warnings: [
+        'scribe: no scribe.backube.io/endpoint.lake yet: syncs to target "lake" wait until the destination\'s mover endpoint is recorded',
+      ],
+    });
   });
 
   it('answers a dry run exactly as the real request', () => {

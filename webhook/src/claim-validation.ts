@@ -1,11 +1,15 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
+  defaultTarget,
   describeProblems,
+  findTarget,
   isForeignMethod,
   isScribeKey,
   isSingleWriter,
   knownMethod,
+  sourceTargets,
   specKeys,
+  targetKey,
   volumeModeMismatch,
   volumeModeOf,
 } from '../../model/src/index.ts';
@@ -81,24 +85,26 @@ export function validateClaim(req: AdmissionRequest): ClaimVerdict {
         );
       }
       const previous = parseSpec(before).spec;
-      if (
-        previous?.role === 'source' &&
-        previous.destinationVolumeMode !== spec.destinationVolumeMode
-      ) {
+      for (const t of previous?.role === 'source' ? sourceTargets(previous) : []) {
+        const now = findTarget(spec, t.name);
+        if (!now || now.destinationVolumeMode === t.destinationVolumeMode) continue;
         return denied(
           'volume-mode',
           422,
-          `metadata.annotations[${specKeys.volumeMode}]: cannot change from ${previous.destinationVolumeMode} to ${spec.destinationVolumeMode} while replication is enabled: it records the destination's volume mode; disable and enable replication again to change the destination`,
+          `metadata.annotations[${targetKey(specKeys.volumeMode, t.name)}]: cannot change from ${t.destinationVolumeMode} to ${now.destinationVolumeMode} while replication is enabled: it records the destination's volume mode; disable and enable replication again to change the destination`,
         );
       }
     }
-    const mismatch = volumeModeMismatch(sourceMode, spec.destinationVolumeMode);
-    if (mismatch) {
-      return denied(
-        'volume-mode',
-        422,
-        `metadata.annotations[${specKeys.volumeMode}]: ${mismatch}`,
-      );
+    // Every target's destination must have the source's volume mode.
+    for (const t of sourceTargets(spec)) {
+      const mismatch = volumeModeMismatch(sourceMode, t.destinationVolumeMode);
+      if (mismatch) {
+        return denied(
+          'volume-mode',
+          422,
+          `metadata.annotations[${targetKey(specKeys.volumeMode, t.name)}]: ${mismatch}`,
+        );
+      }
     }
 
     if (isForeignMethod(spec)) {
@@ -129,9 +135,10 @@ export function validateClaim(req: AdmissionRequest): ClaimVerdict {
         warnings.push('scribe: with schedule "manual" a live copy syncs only when the pod starts');
       }
     }
-    if (!spec.endpoint) {
+    for (const t of sourceTargets(spec)) {
+      if (t.endpoint) continue;
       warnings.push(
-        `scribe: no ${specKeys.endpoint} yet: syncs wait until the destination's mover endpoint is recorded`,
+        `scribe: no ${targetKey(specKeys.endpoint, t.name)} yet: syncs${t.name === defaultTarget ? '' : ` to target "${t.name}"`} wait until the destination's mover endpoint is recorded`,
       );
     }
   }

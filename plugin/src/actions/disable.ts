@@ -1,8 +1,11 @@
 import {
+  defaultTarget,
   disableAnnotationsPatch,
+  disableTargetPatch,
   parseSpec,
   renderPvcRef,
-  type SourceSpec,
+  sourceTargets,
+  type TargetSpec,
 } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
@@ -10,8 +13,11 @@ import { gone } from '../kube/api-errors.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import { replicationNames } from '../plan/objects.ts';
 import { connect, connectContext } from './connect.ts';
+import { chooseTargets } from './sync.ts';
 
 export interface DisableFlags extends KubeFlagValues {
+  /** Remove only this destination of a source with several; all when absent. */
+  target?: string | undefined;
   'delete-destination'?: boolean;
   'dry-run'?: boolean;
 }
@@ -22,7 +28,7 @@ interface Step {
 }
 
 function destinationSteps(
-  spec: SourceSpec,
+  spec: TargetSpec,
   sourceName: string,
   sourceRef: string,
   dst: Cluster,
@@ -78,6 +84,7 @@ export async function disablePvc(name: string, flags: DisableFlags): Promise<voi
   let dst: Cluster | undefined;
   const ns = src.namespace;
   const where = `(context ${src.context}, namespace ${ns})`;
+  const closeLater: Cluster[] = [];
   try {
     const pvc = await src.getPvc(ns, name);
     const parsed = parseSpec(pvc.metadata?.annotations);
@@ -91,40 +98,60 @@ export async function disablePvc(name: string, flags: DisableFlags): Promise<voi
       );
     }
     const spec = parsed.spec?.role === 'source' ? parsed.spec : undefined;
+    if (flags.target !== undefined && !spec) {
+      throw new CliError(
+        `persistentvolumeclaim "${name}" has invalid Scribe annotations: --target needs a valid spec; disable the whole PVC without --target`,
+      );
+    }
+    const targets = spec ? chooseTargets(spec, name, flags.target) : [];
+    const others = spec ? sourceTargets(spec).filter((t) => !targets.includes(t)) : [];
+    if (flags.target === defaultTarget && others.length > 0) {
+      throw new CliError(
+        `the default target of persistentvolumeclaim "${name}" (${renderPvcRef(targets[0]!.destination)}) holds the PVC's unsuffixed keys: ` +
+          `disable its other targets first (${others.map((t) => `--target ${t.name}`).join(', ')}), or the whole PVC without --target`,
+      );
+    }
     const sourceRef = renderPvcRef({ context: src.context, namespace: ns, name });
     // The source first: once its annotations are gone, nothing syncs any more.
     const steps: Step[] = [];
-    const patch = disableAnnotationsPatch(pvc.metadata?.annotations);
+    const patch =
+      flags.target === undefined || others.length === 0
+        ? disableAnnotationsPatch(pvc.metadata?.annotations)
+        : disableTargetPatch(pvc.metadata?.annotations, flags.target);
     steps.push({
-      line: `persistentvolumeclaim/${name} annotated ${where}`,
+      line: `persistentvolumeclaim/${name} annotated ${where}${flags.target !== undefined && others.length > 0 ? ` (target ${flags.target} removed)` : ''}`,
       run: () => src.annotatePvc(ns, name, patch),
     });
     const leftovers: string[] = [];
-    if (spec) {
+    const dsts: Cluster[] = [];
+    for (const t of targets) {
       try {
-        dst =
-          spec.destination.context === src.context && !flags.cluster && !flags.user
+        const there =
+          t.destination.context === src.context && !flags.cluster && !flags.user
             ? src
-            : connectContext(flags, spec.destination.context);
+            : connectContext(flags, t.destination.context);
+        if (there !== src) dsts.push(there);
         steps.push(
           ...(await destinationSteps(
-            spec,
+            t,
             name,
             sourceRef,
-            dst,
+            there,
             Boolean(flags['delete-destination']),
           )),
         );
       } catch (e) {
         leftovers.push(
-          `the destination ${renderPvcRef(spec.destination)} was not cleaned up (${(e as Error).message}); run disable again once it is reachable`,
+          `the destination ${renderPvcRef(t.destination)} was not cleaned up (${(e as Error).message}); run disable again once it is reachable`,
         );
       }
       steps.push({
-        line: `secret/${spec.secret} deleted ${where}`,
-        run: () => gone(src.deleteSecret(ns, spec.secret)),
+        line: `secret/${t.secret} deleted ${where}`,
+        run: () => gone(src.deleteSecret(ns, t.secret)),
       });
     }
+    dst = dsts[0];
+    closeLater.push(...dsts.slice(1));
     if (flags['dry-run']) {
       for (const s of steps)
         process.stdout.write(`${s.line.replace(/ (deleted|annotated) /, ' $1 (dry run) ')}\n`);
@@ -142,5 +169,6 @@ export async function disablePvc(name: string, flags: DisableFlags): Promise<voi
   } finally {
     src.close();
     if (dst && dst !== src) dst.close();
+    for (const c of closeLater) c.close();
   }
 }

@@ -1,8 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1StorageClass } from '@kubernetes/client-node';
-import { renderPvcRef, type ReadOnlyCopySpec } from '../../../model/src/index.ts';
+import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import {
+  defaultTarget,
+  parseSpec,
+  renderPvcRef,
+  renderSpec,
+  specPrefix,
+  type ReadOnlyCopySpec,
+} from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { ApiError, isNotFound } from '../kube/api-errors.ts';
@@ -10,21 +17,27 @@ import type { Cluster } from '../kube/cluster.ts';
 import { parseRequestTimeout } from '../kubeconfig/resolve.ts';
 import { renderObject } from '../output/format.ts';
 import { defaultStorageClass } from '../plan/capabilities.ts';
-import { parseTo, planEnable, type EnablePlan, type ServiceType } from '../plan/enable.ts';
+import { planEnable, type EnablePlan, type ServiceType } from '../plan/enable.ts';
 import { executeEnable } from '../plan/execute-enable.ts';
 import { managedBy, replicationNames, type KeyMaterial } from '../plan/objects.ts';
+import { planTargets, scheduleCountMessage, type TargetChoice } from '../plan/targets.ts';
 import { MOVER_IMAGE } from '../version.ts';
 import { connect, connectContext } from './connect.ts';
 
 export interface EnableFlags extends KubeFlagValues {
-  to: string;
+  /** Each `[TARGET=]CONTEXT[/NAMESPACE[/PVC]]`. */
+  to: string[];
   method: string;
-  schedule: string;
+  /** One for every --to, or one per --to in order. */
+  schedule?: string[] | undefined;
   'dest-storage-class'?: string | undefined;
   'dest-access-mode'?: string | undefined;
   'dest-capacity'?: string | undefined;
   'service-type'?: string | undefined;
   'endpoint-timeout'?: string | undefined;
+  'skip-webhook-check'?: boolean;
+  'dry-run'?: boolean;
+  output?: string | undefined;
   'read-only-copy'?: string | undefined;
   'read-only-copy-access-mode'?: string | undefined;
   'read-only-copy-storage-class'?: string | undefined;
@@ -32,9 +45,6 @@ export interface EnableFlags extends KubeFlagValues {
   'scrub-command'?: string | undefined;
   'scrub-timeout'?: string | undefined;
   'scrub-run-as-user'?: string | undefined;
-  'skip-webhook-check'?: boolean;
-  'dry-run'?: boolean;
-  output?: string | undefined;
 }
 
 /** A read that may find nothing: 404 is undefined, anything else an error. */
@@ -85,20 +95,93 @@ export async function generateKeyMaterial(comment: string): Promise<KeyMaterial>
   }
 }
 
+/** The default schedule when no --schedule is given. */
+export const defaultSchedule = '*/15 * * * *';
+
+/**
+ * Sets up every --to in turn, each as one target of the source: its keys,
+ * destination volume and endpoint, then the source's keys for it. A failure
+ * undoes that destination's steps; destinations set up before it stay (and
+ * are named), so running the same command again finishes the job.
+ */
 export async function enablePvc(name: string, flags: EnableFlags): Promise<void> {
+  // A count the flags alone get wrong is said before any cluster is asked.
+  const schedules = flags.schedule?.length ?? 0;
+  if (schedules > 1 && schedules !== flags.to.length) {
+    throw new CliError(scheduleCountMessage(schedules, flags.to.length));
+  }
   const src = connect(flags);
-  let dst: Cluster | undefined;
   try {
     const ns = src.namespace;
-    const srcPvc = await src.getPvc(ns, name);
-    const to = parseTo(flags.to, { namespace: ns, name });
-    if (!to.ok) throw new CliError(to.message);
-    dst =
-      to.ref.context === src.context && !flags.cluster && !flags.user
-        ? src
-        : connectContext(flags, to.ref.context);
-    const d = to.ref;
-    const names = replicationNames(name, d.name);
+    let srcPvc = await src.getPvc(ns, name);
+    const current = parseSpec(srcPvc.metadata?.annotations).spec;
+    const chosen = planTargets(
+      current?.role === 'source' ? current : undefined,
+      flags.to,
+      flags.schedule?.length ? flags.schedule : [defaultSchedule],
+      { namespace: ns, name },
+    );
+    if (!chosen.ok) throw new CliError(chosen.message);
+    const several = chosen.targets.length > 1;
+    const done: string[] = [];
+    const dryRuns: EnablePlan[] = [];
+    for (const t of chosen.targets) {
+      try {
+        const plan = await enableTarget(src, srcPvc, t, flags, dryRuns.length === 0);
+        if (flags['dry-run']) {
+          dryRuns.push(plan);
+          // The next destination is planned as if this one were written.
+          srcPvc = withSourceSpec(srcPvc, plan);
+        } else {
+          srcPvc = await src.getPvc(ns, name);
+        }
+        done.push(renderPvcRef(t.ref));
+      } catch (err) {
+        if (several && done.length > 0 && !flags['dry-run'] && err instanceof CliError) {
+          throw new CliError(
+            `${err.message}\n(set up before this failure, and kept: ${done.join(', ')}; run the command again once the problem is fixed)`,
+            { cause: err, exitCode: err.exitCode },
+          );
+        }
+        throw err;
+      }
+    }
+    if (flags['dry-run']) printDryRun(dryRuns, flags.output);
+  } finally {
+    src.close();
+  }
+}
+
+/** The source PVC as it would be once `plan` was written (for a dry run's next destination). */
+function withSourceSpec(pvc: V1PersistentVolumeClaim, plan: EnablePlan): V1PersistentVolumeClaim {
+  const kept = Object.entries(pvc.metadata?.annotations ?? {}).filter(
+    ([k]) => !k.startsWith(specPrefix),
+  );
+  return {
+    ...pvc,
+    metadata: {
+      ...pvc.metadata,
+      annotations: { ...Object.fromEntries(kept), ...renderSpec(plan.sourceSpec) },
+    },
+  };
+}
+
+async function enableTarget(
+  src: Cluster,
+  srcPvc: V1PersistentVolumeClaim,
+  t: TargetChoice,
+  flags: EnableFlags,
+  firstOfRun: boolean,
+): Promise<EnablePlan> {
+  const name = srcPvc.metadata!.name!;
+  const ns = src.namespace;
+  const d = t.ref;
+  const dst =
+    d.context === src.context && !flags.cluster && !flags.user
+      ? src
+      : connectContext(flags, d.context);
+  try {
+    const names = replicationNames(name, d.name, t.name);
     const [storageClass, snapshotClasses, webhookNames, srcSecret] = await Promise.all([
       sourceStorageClass(src, srcPvc.spec?.storageClassName),
       advisory(src.listVolumeSnapshotClasses()),
@@ -136,13 +219,14 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
       },
       options: {
         method: flags.method,
-        schedule: flags.schedule,
+        schedule: t.schedule,
         destStorageClass: flags['dest-storage-class'],
         destAccessMode: flags['dest-access-mode'],
         destCapacity: flags['dest-capacity'],
         serviceType: flags['service-type'] as ServiceType | undefined,
         skipWebhookCheck: flags['skip-webhook-check'],
         image: MOVER_IMAGE,
+        target: t.name,
         readOnlyCopy: {
           name: flags['read-only-copy'],
           accessMode: flags['read-only-copy-access-mode'],
@@ -154,15 +238,15 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
         },
       },
     });
+    const which = t.name === defaultTarget ? '' : ` (target ${t.name})`;
     for (const w of plan.warnings) process.stderr.write(`Warning: ${w}\n`);
     if (plan.errors.length) {
       throw new CliError(plan.errors.join('\nerror: '));
     }
-    if (flags['dry-run']) {
-      printDryRun(plan, flags.output);
-      return;
+    if (flags['dry-run']) return plan;
+    if (firstOfRun || t.name === defaultTarget) {
+      process.stdout.write(`method ${plan.method}: ${plan.methodReason}\n`);
     }
-    process.stdout.write(`method ${plan.method}: ${plan.methodReason}\n`);
     // Ctrl-C undoes the run instead of leaving it half done.
     const interrupt = new AbortController();
     const onSignal = (sig: string) =>
@@ -181,23 +265,61 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     }
     const schedule =
-      plan.sourceSpec.trigger.kind === 'manual'
-        ? 'on demand (kubectl scribe sync)'
-        : `on schedule "${plan.sourceSpec.trigger.cron}"`;
+      t.schedule === 'manual' ? 'on demand (kubectl scribe sync)' : `on schedule "${t.schedule}"`;
     process.stdout.write(
       result.changes.length === 0
-        ? `persistentvolumeclaim/${name} unchanged: already replicating to ${renderPvcRef(d)}\n`
-        : `persistentvolumeclaim/${name} protected: replicating to ${renderPvcRef(d)} through ${result.endpoint}, ${schedule}\n`,
+        ? `persistentvolumeclaim/${name} unchanged: already replicating to ${renderPvcRef(d)}${which}\n`
+        : `persistentvolumeclaim/${name} protected: replicating to ${renderPvcRef(d)}${which} through ${result.endpoint}, ${schedule}\n`,
     );
     const copy = plan.destinationSpec.readOnlyCopy;
     if (copy) process.stdout.write(`${readOnlyCopyLine(copy, d.context, d.namespace)}\n`);
+    return plan;
   } finally {
-    src.close();
-    if (dst && dst !== src) dst.close();
+    if (dst !== src) dst.close();
   }
 }
 
-function printDryRun(plan: EnablePlan, output: string | undefined): void {
+function printDryRun(plans: EnablePlan[], output: string | undefined): void {
+  const parts = plans.map(dryRunObjects);
+  if (output === 'json' || output === 'yaml') {
+    const first = plans[0]!;
+    process.stdout.write(
+      renderObject(
+        {
+          apiVersion: 'v1',
+          kind: 'List',
+          metadata: { method: first.method, methodReason: first.methodReason },
+          items: parts.flatMap((p) => p.objects.map((o) => o.object)),
+        },
+        output,
+      ),
+    );
+    return;
+  }
+  for (const [i, plan] of plans.entries()) {
+    const s = plan.source;
+    const d = plan.destination;
+    const where = (c: string, n: string) => `(context ${c}, namespace ${n})`;
+    if (i === 0) process.stdout.write(`method ${plan.method}: ${plan.methodReason}\n`);
+    if (plan.target !== defaultTarget) process.stdout.write(`target ${plan.target}:\n`);
+    if (plan.endpointBy === 'scribe') {
+      process.stdout.write(
+        `endpoint: run by Scribe's server in context ${d.context} (a ${plan.serviceType} Service)\n`,
+      );
+    }
+    for (const o of parts[i]!.objects) process.stdout.write(`${o.line}\n`);
+    const copy = plan.destinationSpec.readOnlyCopy;
+    if (copy) process.stdout.write(`${readOnlyCopyLine(copy, d.context, d.namespace)} (dry run)\n`);
+    process.stdout.write(
+      `persistentvolumeclaim/${d.name} annotated (dry run) ${where(d.context, d.namespace)}\n` +
+        `persistentvolumeclaim/${s.name} annotated (dry run) ${where(s.context, s.namespace)}\n`,
+    );
+  }
+}
+
+function dryRunObjects(plan: EnablePlan): {
+  objects: { context: string; object: unknown; line: string }[];
+} {
   const s = plan.source;
   const d = plan.destination;
   const where = (c: string, n: string) => `(context ${c}, namespace ${n})`;
@@ -250,33 +372,7 @@ function printDryRun(plan: EnablePlan, output: string | undefined): void {
       line: `service/${plan.names.endpoint} created (dry run) ${where(d.context, d.namespace)}`,
     });
   }
-  if (output === 'json' || output === 'yaml') {
-    process.stdout.write(
-      renderObject(
-        {
-          apiVersion: 'v1',
-          kind: 'List',
-          metadata: { method: plan.method, methodReason: plan.methodReason },
-          items: objects.map((o) => o.object),
-        },
-        output,
-      ),
-    );
-    return;
-  }
-  process.stdout.write(`method ${plan.method}: ${plan.methodReason}\n`);
-  if (plan.endpointBy === 'scribe') {
-    process.stdout.write(
-      `endpoint: run by Scribe's server in context ${d.context} (a ${plan.serviceType} Service)\n`,
-    );
-  }
-  for (const o of objects) process.stdout.write(`${o.line}\n`);
-  const copy = plan.destinationSpec.readOnlyCopy;
-  if (copy) process.stdout.write(`${readOnlyCopyLine(copy, d.context, d.namespace)} (dry run)\n`);
-  process.stdout.write(
-    `persistentvolumeclaim/${d.name} annotated (dry run) ${where(d.context, d.namespace)}\n` +
-      `persistentvolumeclaim/${s.name} annotated (dry run) ${where(s.context, s.namespace)}\n`,
-  );
+  return { objects };
 }
 
 /** What the destination's server will keep besides the replica. */

@@ -216,7 +216,7 @@ export async function failoverPvc(
     const [srcContext, srcNamespace, srcName] = plan.source.split('/');
     if (srcName && !o.afterFinalSync) {
       process.stdout.write(
-        `The source ${plan.source} still has replication enabled; its syncs fail from now on. Once its cluster is reachable: kubectl scribe disable pvc ${srcName} --context ${srcContext} -n ${srcNamespace}\n`,
+        `The source ${plan.source}${plan.sourceTarget ? ` (target ${plan.sourceTarget})` : ''} still has replication enabled; its syncs fail from now on. Once its cluster is reachable: kubectl scribe disable pvc ${srcName} --context ${srcContext} -n ${srcNamespace}${plan.sourceTarget ? ` --target ${plan.sourceTarget}` : ''}\n`,
       );
     }
   } finally {

@@ -126,9 +126,9 @@ export async function migratePvc(name: string, flags: MigrateFlags): Promise<voi
       const { enablePvc } = await import('./enable.ts');
       await enablePvc(name, {
         ...kubeOnly(flags),
-        to: flags.to,
+        to: [flags.to],
         method: 'auto',
-        schedule: 'manual',
+        schedule: ['manual'],
         'dest-storage-class': flags['dest-storage-class'],
         'service-type': flags['service-type'],
         'endpoint-timeout': flags['endpoint-timeout'],

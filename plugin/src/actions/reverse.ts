@@ -108,9 +108,9 @@ export async function reversePvc(name: string, flags: ReverseFlags): Promise<voi
   // on the old replication's schedule unless --schedule says otherwise.
   await enablePvc(name, {
     ...flags,
-    to: renderPvcRef(target!),
+    to: [renderPvcRef(target!)],
     method: flags.method ?? 'auto',
-    schedule: flags.schedule ?? schedule ?? defaultSchedule,
+    schedule: [flags.schedule ?? schedule ?? defaultSchedule],
     'dry-run': flags['dry-run'],
   });
 }

@@ -3,7 +3,8 @@ import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
 import { renderObject } from '../output/format.ts';
 import { renderTable } from '../output/table.ts';
-import { replicationRow, statusColumns, type ReplicationRow } from '../status/rows.ts';
+import { parseSpec } from '../../../model/src/index.ts';
+import { replicationRows, statusColumns, type ReplicationRow } from '../status/rows.ts';
 import { connect } from './connect.ts';
 
 export interface StatusFlags extends KubeFlagValues {
@@ -11,13 +12,30 @@ export interface StatusFlags extends KubeFlagValues {
   output?: string | undefined;
 }
 
-function asObject(r: ReplicationRow) {
+/**
+ * One object per PVC: its whole spec, and for a source one entry per target
+ * with that target's state and status. `state` and `status` at the top are the
+ * default target's, as before fan-out.
+ */
+function asObject(pvc: V1PersistentVolumeClaim, rows: ReplicationRow[]) {
+  const first = rows[0]!;
+  const spec = parseSpec(pvc.metadata?.annotations).spec;
   return {
-    metadata: { name: r.name, namespace: r.namespace },
-    state: r.state,
-    spec: r.spec,
-    status: r.status,
-    ...(r.problems ? { problems: r.problems } : {}),
+    metadata: { name: first.name, namespace: first.namespace },
+    state: first.state,
+    spec,
+    status: first.status,
+    ...(first.target !== undefined
+      ? {
+          targets: rows.map((r) => ({
+            name: r.target,
+            state: r.state,
+            spec: r.spec,
+            status: r.status,
+          })),
+        }
+      : {}),
+    ...(first.problems ? { problems: first.problems } : {}),
   };
 }
 
@@ -31,7 +49,10 @@ export async function status(name: string | undefined, flags: StatusFlags): Prom
     } else {
       pvcs = (await cluster.listPvcs(all ? undefined : cluster.namespace)).items ?? [];
     }
-    const rows = pvcs.flatMap((p) => replicationRow(p) ?? []);
+    const perPvc = pvcs
+      .map((p) => ({ pvc: p, rows: replicationRows(p) }))
+      .filter((x) => x.rows.length > 0);
+    const rows = perPvc.flatMap((x) => x.rows);
     if (name && rows.length === 0) {
       throw new CliError(
         `persistentvolumeclaim "${name}" in namespace "${cluster.namespace}" is not replicated: ` +
@@ -40,10 +61,9 @@ export async function status(name: string | undefined, flags: StatusFlags): Prom
     }
     const out = flags.output;
     if (out === 'json' || out === 'yaml') {
+      const objects = perPvc.map((x) => asObject(x.pvc, x.rows));
       const body =
-        name && rows[0]
-          ? asObject(rows[0])
-          : { apiVersion: 'v1', kind: 'List', items: rows.map(asObject) };
+        name && objects[0] ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects };
       process.stdout.write(renderObject(body, out));
       return;
     }
@@ -55,6 +75,7 @@ export async function status(name: string | undefined, flags: StatusFlags): Prom
       );
       return;
     }
+    // Stable: a PVC's targets stay in their order (the default first).
     rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
     process.stdout.write(renderTable(rows, statusColumns(new Date(), all), out === 'wide'));
   } finally {

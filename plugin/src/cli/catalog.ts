@@ -13,22 +13,24 @@ export interface CatalogEntry {
 export const catalog: readonly CatalogEntry[] = [
   {
     id: 'enable:pvc',
-    usage: 'enable pvc NAME --to CONTEXT[/NAMESPACE[/PVC]]',
-    summary: 'Protect a PVC: replicate it to a PVC in another cluster or namespace.',
+    usage: 'enable pvc NAME --to CONTEXT[/NAMESPACE[/PVC]]...',
+    summary:
+      'Protect a PVC: replicate it to a PVC in another cluster or namespace (--to again for more).',
   },
   {
     id: 'status',
     usage: 'status [pvc NAME]',
-    summary: 'Show replicated PVCs: method, destination, schedule, last sync, lag, result.',
+    summary:
+      'Show replicated PVCs, a row per destination: method, schedule, last sync, lag, result.',
   },
   {
     id: 'sync:pvc',
-    usage: 'sync pvc NAME [--wait]',
+    usage: 'sync pvc NAME [--target T] [--wait]',
     summary: 'Sync a replicated PVC now.',
   },
   {
     id: 'disable:pvc',
-    usage: 'disable pvc NAME [--delete-destination]',
+    usage: 'disable pvc NAME [--target T] [--delete-destination]',
     summary: "Stop replicating a PVC: remove Scribe's annotations, Secrets and endpoint.",
   },
   {

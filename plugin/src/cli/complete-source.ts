@@ -1,6 +1,6 @@
 // Completion's lookups: flags from the command classes, names from the
 // kubeconfig, namespaces and PVCs from the cluster (quickly, or not at all).
-import { parseSpec } from '../../../model/src/index.ts';
+import { parseSpec, sourceTargets } from '../../../model/src/index.ts';
 import { connect } from '../actions/connect.ts';
 import { commands } from '../commands/index.ts';
 import { kubeconfigPaths, processEnvironment, readKubeconfigs } from '../kubeconfig/load.ts';
@@ -68,6 +68,19 @@ export const completionSource: CompletionSource = {
           .filter((p) => !replicated || parseSpec(p.metadata?.annotations).spec?.role === 'source')
           .map((p) => p.metadata?.name ?? '')
           .filter(Boolean);
+      } finally {
+        c.close();
+      }
+    } catch {
+      return [];
+    }
+  },
+  async targets(flags, name) {
+    try {
+      const c = connect(connectFlags(flags));
+      try {
+        const spec = parseSpec((await c.getPvc(c.namespace, name)).metadata?.annotations).spec;
+        return spec?.role === 'source' ? sourceTargets(spec).map((t) => t.name) : [];
       } finally {
         c.close();
       }

@@ -28,6 +28,8 @@ export interface CompletionSource {
   namespaces(flags: Record<string, string>): Promise<string[]>;
   /** PVC names; `replicated` keeps only those with a Scribe source spec. */
   pvcs(flags: Record<string, string>, replicated: boolean): Promise<string[]>;
+  /** The target names of a source PVC (its destinations). */
+  targets(flags: Record<string, string>, pvc: string): Promise<string[]>;
 }
 
 export interface Completion {
@@ -95,8 +97,9 @@ export async function complete(
     prefix = toComplete.slice(0, toComplete.indexOf('=') + 1);
   }
   if (valueFlag) {
+    const pvc = commandOf(words).positional[0];
     return {
-      candidates: filter(await flagValueCandidates(valueFlag, flagValues, src), prefix),
+      candidates: filter(await flagValueCandidates(valueFlag, flagValues, src, pvc), prefix),
       directive: valueFlag.name === 'kubeconfig' ? directive.default : directive.noFileComp,
     };
   }
@@ -145,8 +148,11 @@ async function flagValueCandidates(
   f: FlagInfo,
   flags: Record<string, string>,
   src: CompletionSource,
+  pvc: string | undefined,
 ): Promise<string[]> {
   switch (f.name) {
+    case 'target':
+      return pvc ? src.targets(flags, pvc) : [];
     case 'context':
     case 'to':
       return src.contexts(flags);

@@ -8,12 +8,15 @@ export default class EnablePvc extends Command {
 
 --to takes CONTEXT[/NAMESPACE[/PVC]]: the namespace defaults to the source's, the PVC name to the source's. --method auto (the default) picks the most efficient method the source's storage supports and says why.
 
---read-only-copy NAME keeps a second PVC at the destination, restored from the newest complete snapshot after each sync; with --scrub-image and --scrub-command a Job first runs that command on a restore of it (read-write, at /data), and only a copy whose scrub succeeded is exposed. A pod that mounts the copy keeps the data it started with; the copy is replaced once no pod mounts it.`;
+Several destinations (fan-out): repeat --to. Each destination is a target of the source with its own keys, endpoint, schedule and status. The PVC's first destination is its default target; a further one is named TARGET in --to TARGET=CONTEXT/NAMESPACE/PVC, or after its context when no name is given. One --schedule applies to every --to; several are matched to the --to flags in order. Adding a destination later is the same command with the new --to; the destinations already set up stay as they are. The method is one per PVC (live replicates to one destination only).
+
+--read-only-copy NAME keeps a second PVC at the destination (at every destination this command sets up), restored from the newest complete snapshot after each sync; with --scrub-image and --scrub-command a Job first runs that command on a restore of it (read-write, at /data), and only a copy whose scrub succeeded is exposed. A pod that mounts the copy keeps the data it started with; the copy is replaced once no pod mounts it.`;
   static override examples = [
     'kubectl scribe enable pvc data --to dr',
     'kubectl scribe enable pvc data -n shop --to dr/shop-dr/data-replica --schedule "*/30 * * * *"',
     'kubectl scribe enable pvc data --to dr --method snapshot --dest-storage-class fast --dry-run',
     'kubectl scribe enable pvc data --to staging --read-only-copy data-ro --scrub-image registry.example.com/scrub:1 --scrub-command \'["/scrub", "--table", "users"]\'',
+    'kubectl scribe enable pvc data --to dr --to analytics=lake/bi/data --schedule "*/15 * * * *" --schedule "0 3 * * *"',
   ];
   static override args = {
     name: Args.string({ required: true, description: 'The source PVC.' }),
@@ -22,15 +25,21 @@ export default class EnablePvc extends Command {
     ...kubeFlags,
     to: Flags.string({
       required: true,
-      summary: 'The destination: CONTEXT[/NAMESPACE[/PVC]].',
+      multiple: true,
+      // kubectl's way: one value per flag, so `--to dr data` leaves NAME alone.
+      multipleNonGreedy: true,
+      summary:
+        'A destination: [TARGET=]CONTEXT[/NAMESPACE[/PVC]]. Repeat it to replicate to several.',
     }),
     method: Flags.string({
       default: 'auto',
       summary: "auto | clone | snapshot | live | a storage vendor's method.",
     }),
     schedule: Flags.string({
-      default: '*/15 * * * *',
-      summary: 'A 5-field cron schedule (UTC), or "manual" for kubectl scribe sync only.',
+      multiple: true,
+      multipleNonGreedy: true,
+      summary:
+        'A 5-field cron schedule (UTC), or "manual" for kubectl scribe sync only (default "*/15 * * * *"). One applies to every --to; or give one per --to, in the same order.',
     }),
     'dest-storage-class': Flags.string({ summary: "The destination PVC's StorageClass." }),
     'dest-access-mode': Flags.string({

@@ -10,7 +10,9 @@ import type {
 } from '@kubernetes/client-node';
 import {
   defaultSnapshotsToKeep,
+  defaultTarget,
   fallbacks,
+  findTarget,
   knownMethod,
   parseMethodName,
   parsePvcRef,
@@ -18,14 +20,17 @@ import {
   parseTrigger,
   pickMethod,
   renderPvcRef,
+  sourceTargets,
   specPrefix,
   supports,
   volumeModeMismatch,
   volumeModeOf,
+  withTarget,
   type DestinationSpec,
   type PvcRef,
   type ServiceType,
   type SourceSpec,
+  type TargetSpec,
 } from '../../../model/src/index.ts';
 import type { VolumeSnapshotClass } from '../kube/cluster.ts';
 import { humanBytes } from '../output/table.ts';
@@ -54,6 +59,8 @@ export interface EnableOptions {
   image: string;
   /** --read-only-copy and --scrub-*: none given keeps the destination's. */
   readOnlyCopy?: ReadOnlyCopyFlags | undefined;
+  /** Which of the source's targets this destination is (default: the default target). */
+  target?: string | undefined;
 }
 
 export interface EnableInputs {
@@ -92,6 +99,8 @@ export interface EnablePlan {
   methodReason: string;
   source: PvcRef;
   destination: PvcRef;
+  /** The source's target this plan sets up. */
+  target: string;
   names: ReplicationNames;
   serviceType: ServiceType;
   /** New key pairs, or the pair both existing Secrets already hold. */
@@ -109,8 +118,11 @@ export interface EnablePlan {
     deployment?: V1Deployment;
     service?: V1Service;
   };
-  /** The specs to write; the source's endpoint is filled in once the address is known. */
-  sourceSpec: Omit<SourceSpec, 'endpoint'> & { endpoint?: string };
+  /**
+   * The source's whole spec to write, its other targets as they were; this
+   * target's endpoint is filled in once the address is known.
+   */
+  sourceSpec: SourceSpec;
   destinationSpec: DestinationSpec;
 }
 
@@ -131,7 +143,8 @@ export function planEnable(input: EnableInputs): EnablePlan {
     name: source.pvc.metadata?.name ?? '',
   };
   const dstRef = dst.ref;
-  const names = replicationNames(srcRef.name, dstRef.name);
+  const target = o.target ?? defaultTarget;
+  const names = replicationNames(srcRef.name, dstRef.name, target);
   const srcMode = volumeModeOf(source.pvc);
   const srcName = `persistentvolumeclaim "${srcRef.name}" (context "${srcRef.context}", namespace "${srcRef.namespace}")`;
   const dstName = `persistentvolumeclaim "${dstRef.name}" (context "${dstRef.context}", namespace "${dstRef.namespace}")`;
@@ -151,11 +164,20 @@ export function planEnable(input: EnableInputs): EnablePlan {
     );
   } else if (
     current.spec?.role === 'source' &&
-    renderPvcRef(current.spec.destination) !== renderPvcRef(dstRef)
+    findTarget(current.spec, target) &&
+    renderPvcRef(findTarget(current.spec, target)!.destination) !== renderPvcRef(dstRef)
   ) {
+    const was = renderPvcRef(findTarget(current.spec, target)!.destination);
     errors.push(
-      `${srcName} already replicates to ${renderPvcRef(current.spec.destination)}: ` +
-        `run kubectl scribe disable pvc ${srcRef.name} first to replicate it elsewhere`,
+      target === defaultTarget
+        ? `${srcName} already replicates to ${was}: ` +
+            `add ${renderPvcRef(dstRef)} as a further destination with --to NAME=${renderPvcRef(dstRef)}, or run kubectl scribe disable pvc ${srcRef.name} first to replicate it elsewhere`
+        : `target "${target}" of ${srcName} already replicates to ${was}: ` +
+            `run kubectl scribe disable pvc ${srcRef.name} --target ${target} first, or choose another target name`,
+    );
+  } else if (target !== defaultTarget && current.spec?.role !== 'source') {
+    errors.push(
+      `${srcName} has no default target yet: its first destination is the default one (give --to without a target name)`,
     );
   } else if (current.enabled && !current.spec) {
     warnings.push(
@@ -181,7 +203,15 @@ export function planEnable(input: EnableInputs): EnablePlan {
   const cap = capabilitiesOf(source.storageClass, source.snapshotClasses ?? []);
   let method: string;
   let methodReason: string;
-  if (o.method === 'auto') {
+  const previousSource = current.spec?.role === 'source' ? current.spec : undefined;
+  const others = previousSource
+    ? sourceTargets(previousSource).filter((t) => t.name !== target)
+    : [];
+  if (o.method === 'auto' && previousSource && others.length > 0) {
+    // One method per PVC: a further destination takes the one its targets use.
+    method = previousSource.method;
+    methodReason = `kept: the method is one per PVC, and its ${others.length === 1 ? 'other target uses' : `${others.length} other targets use`} it`;
+  } else if (o.method === 'auto') {
     const pick = pickMethod(cap);
     method = pick.method;
     methodReason = `auto: ${pick.reason} (${cap.why})`;
@@ -207,6 +237,16 @@ export function planEnable(input: EnableInputs): EnablePlan {
     } else {
       methodReason = `chosen with --method (${cap.why})`;
     }
+  }
+  if (previousSource && others.length > 0 && method !== previousSource.method) {
+    warnings.push(
+      `--method ${method} applies to the whole PVC: its other targets (${others.map((t) => t.name).join(', ')}) change from ${previousSource.method} too`,
+    );
+  }
+  if (method === 'live' && others.length > 0) {
+    errors.push(
+      `method "live" replicates to one destination, but ${srcName} has ${others.length + 1} targets with this one: use --method snapshot or --method clone`,
+    );
   }
   if (method === 'live') {
     warnings.push(
@@ -344,20 +384,34 @@ export function planEnable(input: EnableInputs): EnablePlan {
     );
   }
 
-  const previous = current.spec?.role === 'source' ? current.spec : undefined;
-  const sourceSpec: EnablePlan['sourceSpec'] = {
-    role: 'source',
-    method,
+  const previous = previousSource ? findTarget(previousSource, target) : undefined;
+  const targetSpec: TargetSpec = {
+    name: target,
     destination: dstRef,
     secret: names.sourceSecret,
     destinationVolumeMode: dst.pvc ? volumeModeOf(dst.pvc) : srcMode,
     trigger: trigger.ok ? trigger.value : { kind: 'manual' },
     paused: previous?.paused ?? false,
-    liveRequiresRwo: previous?.liveRequiresRwo ?? false,
     checksumEvery: previous?.checksumEvery ?? 10,
     ...(previous?.endpoint ? { endpoint: previous.endpoint } : {}),
     ...(previous?.syncRequested ? { syncRequested: previous.syncRequested } : {}),
   };
+  const sourceSpec: SourceSpec = withTarget(
+    {
+      ...(previousSource ?? {
+        role: 'source',
+        destination: dstRef,
+        secret: names.sourceSecret,
+        destinationVolumeMode: targetSpec.destinationVolumeMode,
+        trigger: targetSpec.trigger,
+        paused: false,
+        checksumEvery: 10,
+        liveRequiresRwo: false,
+      }),
+      method,
+    },
+    targetSpec,
+  );
   const currentDst = dst.pvc ? parseSpec(dst.pvc.metadata?.annotations).spec : undefined;
   // Two receivers must never share the volume: the plugin's own endpoint only
   // where no Scribe server runs, and a leftover one is reported.
@@ -390,6 +444,7 @@ export function planEnable(input: EnableInputs): EnablePlan {
       currentDst?.role === 'destination' ? currentDst.snapshotsToKeep : defaultSnapshotsToKeep,
     serviceType: effectiveServiceType,
     ...(copy.spec ? { readOnlyCopy: copy.spec } : {}),
+    ...(target !== defaultTarget ? { sourceTarget: target } : {}),
   };
 
   return {
@@ -399,6 +454,7 @@ export function planEnable(input: EnableInputs): EnablePlan {
     methodReason,
     source: srcRef,
     destination: dstRef,
+    target,
     names,
     serviceType: effectiveServiceType,
     keys,

@@ -3,7 +3,7 @@
 // source PVC's annotations are written last, since they are what sets the
 // in-cluster server to work.
 import type { V1Node, V1PersistentVolumeClaim, V1Service } from '@kubernetes/client-node';
-import { specAnnotationsPatch } from '../../../model/src/index.ts';
+import { findTarget, specAnnotationsPatch, withTarget } from '../../../model/src/index.ts';
 import { CliError } from '../errors.ts';
 import { isAlreadyExists } from '../kube/api-errors.ts';
 import type { AnnotationPatch, Cluster } from '../kube/cluster.ts';
@@ -180,7 +180,11 @@ export async function executeEnable(
       await annotateDestination();
     }
     const srcBefore = srcPvc.metadata?.annotations;
-    const srcPatch = specAnnotationsPatch(srcBefore, { ...plan.sourceSpec, endpoint });
+    const target = findTarget(plan.sourceSpec, plan.target)!;
+    const srcPatch = specAnnotationsPatch(
+      srcBefore,
+      withTarget(plan.sourceSpec, { ...target, endpoint }),
+    );
     if (Object.keys(srcPatch).length) {
       await src.annotatePvc(s.namespace, s.name, srcPatch);
       note(

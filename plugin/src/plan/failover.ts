@@ -61,6 +61,8 @@ export interface ClaimTemplate {
 export interface FailoverSteps {
   kind: 'steps';
   source: string;
+  /** Which target of its (fan-out) source the destination was; absent for the default. */
+  sourceTarget?: string;
   /** The data the application gets: a VolumeSnapshot's name, or `volume`. */
   data: string;
   snapshot?: VolumeSnapshot;
@@ -294,6 +296,7 @@ export function planFailover(r: FailoverRequest, s: FailoverState): FailoverPlan
         }
       : undefined;
   const cleanup = {
+    ...(spec?.sourceTarget ? { sourceTarget: spec.sourceTarget } : {}),
     ...(spec ? { secret: spec.secret } : {}),
     ...(sourceRef ? { pluginEndpoint: sourceRef.name } : {}),
   };

@@ -30,10 +30,26 @@ export interface ReplicationNames {
   endpoint: string;
 }
 
-export function replicationNames(sourcePvc: string, destinationPvc: string): ReplicationNames {
+/**
+ * The names for one replication. A source's key Secret is per target (each
+ * target has its own keys); the destination's names follow its PVC, which
+ * receives from one source only. A further target's Secret has a prefix of
+ * its own and the target (a DNS label, no dot) before the first dot, so no
+ * other PVC's or target's name can give the same Secret name ("data" with
+ * target "lake" is scribe-target-lake.data; the PVC "data-lake" keeps
+ * scribe-source-data-lake).
+ */
+export function replicationNames(
+  sourcePvc: string,
+  destinationPvc: string,
+  target = 'default',
+): ReplicationNames {
   const label = (s: string) => s.replace(/\./g, '-');
   return {
-    sourceSecret: fit(`scribe-source-${sourcePvc}`, 253),
+    sourceSecret: fit(
+      target === 'default' ? `scribe-source-${sourcePvc}` : `scribe-target-${target}.${sourcePvc}`,
+      253,
+    ),
     destinationSecret: fit(`scribe-destination-${destinationPvc}`, 253),
     endpoint: fit(`scribe-dst-${label(destinationPvc)}`, 63),
   };

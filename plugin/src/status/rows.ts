@@ -1,5 +1,6 @@
 // What `kubectl scribe status` shows for one PVC, decided from its
-// annotations alone. Pure.
+// annotations alone: one row per target of a source (its fan-out
+// destinations), one row for a destination. Pure.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   describeProblems,
@@ -7,6 +8,8 @@ import {
   parseSpec,
   parseStatus,
   renderPvcRef,
+  sourceTargets,
+  specForTarget,
   type ReplicationSpec,
   type ReplicationStatus,
 } from '../../../model/src/index.ts';
@@ -31,25 +34,40 @@ export type ReplicationState =
 export interface ReplicationRow {
   namespace: string;
   name: string;
+  /** The source's target this row shows (`default` for the unsuffixed keys); none for a destination. */
+  target?: string | undefined;
   state: ReplicationState;
+  /** For a source: the spec as this row's target sees it (its destination, schedule, endpoint). */
   spec?: ReplicationSpec | undefined;
   status: ReplicationStatus;
   problems: string | undefined;
 }
 
-export function replicationRow(pvc: V1PersistentVolumeClaim): ReplicationRow | undefined {
+/** One row per target of a source; one row for a destination or an invalid spec. */
+export function replicationRows(pvc: V1PersistentVolumeClaim): ReplicationRow[] {
   const annotations = pvc.metadata?.annotations;
   const parsed = parseSpec(annotations);
-  if (!parsed.enabled) return undefined;
-  const status = parseStatus(annotations);
+  if (!parsed.enabled) return [];
   const base = {
     namespace: pvc.metadata?.namespace ?? '',
     name: pvc.metadata?.name ?? '',
-    spec: parsed.spec,
-    status,
     problems: parsed.problems.length ? describeProblems(parsed.problems) : undefined,
   };
-  return { ...base, state: stateOf(parsed.spec, status) };
+  const spec = parsed.spec;
+  if (spec?.role !== 'source') {
+    const status = parseStatus(annotations);
+    return [{ ...base, spec, status, state: stateOf(spec, status) }];
+  }
+  return sourceTargets(spec).map((t) => {
+    const view = specForTarget(spec, t);
+    const status = parseStatus(annotations, t.name);
+    return { ...base, target: t.name, spec: view, status, state: stateOf(view, status) };
+  });
+}
+
+/** The first row (a source's default target): what a one-destination PVC shows. */
+export function replicationRow(pvc: V1PersistentVolumeClaim): ReplicationRow | undefined {
+  return replicationRows(pvc)[0];
 }
 
 function stateOf(spec: ReplicationSpec | undefined, status: ReplicationStatus): ReplicationState {
@@ -73,6 +91,7 @@ export function statusColumns(now: Date, allNamespaces: boolean): Column<Replica
   const src = (r: ReplicationRow) => (r.spec?.role === 'source' ? r.spec : undefined);
   const cols: Column<ReplicationRow>[] = [
     { header: 'name', value: (r) => r.name },
+    { header: 'target', value: (r) => r.target },
     { header: 'state', value: (r) => r.state },
     { header: 'method', value: (r) => src(r)?.method },
     {
