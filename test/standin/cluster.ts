@@ -234,6 +234,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       name: o.name,
       unservedGroups: snapshotApi ? [] : [SNAPSHOT_GROUP],
       admission: o.admission?.(deps),
+      podExec: async (r) => {
+        if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
+        try {
+          return await late.kubelet.exec(r);
+        } catch (err) {
+          throw badRequest(`unable to upgrade connection: ${(err as Error).message}`);
+        }
+      },
       podLogs: async (ns, pod, container) => {
         if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
         try {
