@@ -7,3 +7,4 @@ export * from './spec.ts';
 export * from './status.ts';
 export * from './volume-mode.ts';
 export * from './labels.ts';
+export * from './quiesce.ts';

@@ -21,6 +21,11 @@ export const specKeys = {
   snapshotsToKeep: `${specPrefix}snapshots-to-keep`,
   checksumEvery: `${specPrefix}checksum-every`,
   serviceType: `${specPrefix}service-type`,
+  // Quiesce hooks (model/src/quiesce.ts): argv as JSON, run in the application's pods.
+  quiesceCommand: `${specPrefix}quiesce-command`,
+  unquiesceCommand: `${specPrefix}unquiesce-command`,
+  quiesceContainer: `${specPrefix}quiesce-container`,
+  quiesceTimeout: `${specPrefix}quiesce-timeout`,
 } as const;
 
 export const statusKeys = {
@@ -38,6 +43,13 @@ export const statusKeys = {
   syncHandled: `${statusPrefix}sync-handled`,
   syncCount: `${statusPrefix}sync-count`,
   consecutiveFailures: `${statusPrefix}consecutive-failures`,
+  /** `ApplicationConsistent` or `CrashConsistent`: how the last sync's copy was made. */
+  lastSyncConsistency: `${statusPrefix}last-sync-consistency`,
+  /** While the application is quiesced: since when (RFC 3339), and which POD/CONTAINER. */
+  quiescedAt: `${statusPrefix}quiesced-at`,
+  quiescedPods: `${statusPrefix}quiesced-pods`,
+  /** The last quiesce or unquiesce command that failed, and how. */
+  quiesceError: `${statusPrefix}quiesce-error`,
 } as const;
 
 /** Keys only a source PVC may carry, and keys only a destination may carry. */
@@ -51,6 +63,10 @@ export const sourceOnlyKeys: readonly string[] = [
   specKeys.syncRequested,
   specKeys.liveRequiresRwo,
   specKeys.checksumEvery,
+  specKeys.quiesceCommand,
+  specKeys.unquiesceCommand,
+  specKeys.quiesceContainer,
+  specKeys.quiesceTimeout,
 ];
 export const destinationOnlyKeys: readonly string[] = [
   specKeys.source,

@@ -19,6 +19,7 @@ import {
   type VolumeMode,
 } from './values.ts';
 import { statusProblems } from './status.ts';
+import { parseQuiesce, renderQuiesce, type QuiesceSpec } from './quiesce.ts';
 
 export interface SourceSpec {
   role: 'source';
@@ -36,6 +37,8 @@ export interface SourceSpec {
   liveRequiresRwo: boolean;
   /** Every Nth sync compares file contents (rsync --checksum); 0 never. */
   checksumEvery: number;
+  /** Application-consistent copies: the hook run around each point-in-time copy. */
+  quiesce?: QuiesceSpec;
 }
 
 export interface DestinationSpec {
@@ -170,6 +173,8 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
   const liveRequiresRwo = take(specKeys.liveRequiresRwo, parseBool) ?? false;
   const checksumEvery =
     take(specKeys.checksumEvery, (v) => parseCount(v, 0, 10000)) ?? defaultChecksumEvery;
+  const hook = parseQuiesce(a, method);
+  problems.push(...hook.problems);
   if (problems.length > 0 || !method || !destination || !secret || !destinationVolumeMode) {
     return { enabled: true, problems };
   }
@@ -187,6 +192,7 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
       ...(syncRequested !== undefined ? { syncRequested } : {}),
       liveRequiresRwo,
       checksumEvery,
+      ...(hook.quiesce ? { quiesce: hook.quiesce } : {}),
     },
     problems,
   };
@@ -230,6 +236,7 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
   };
   if (spec.endpoint !== undefined) out[specKeys.endpoint] = spec.endpoint;
   if (spec.syncRequested !== undefined) out[specKeys.syncRequested] = spec.syncRequested;
+  if (spec.quiesce) Object.assign(out, renderQuiesce(spec.quiesce));
   return out;
 }
 

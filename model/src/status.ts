@@ -1,6 +1,7 @@
 // The replication status that the in-cluster server writes back on the PVC.
 // A user who writes a malformed status value is told so by the webhook.
 import { statusKeys, statusPrefix } from './keys.ts';
+import type { Consistency } from './quiesce.ts';
 import { parseCount, parseTime, type Parsed } from './values.ts';
 
 export type SyncResult = 'Running' | 'Succeeded' | 'Failed';
@@ -23,6 +24,12 @@ export interface ReplicationStatus {
   syncCount?: number;
   /** Failed syncs since the last success; drives the retry backoff. */
   consecutiveFailures?: number;
+  lastSyncConsistency?: Consistency;
+  /** Set while the application's pods are quiesced (a restarted replicator unquiesces them). */
+  quiescedAt?: string;
+  /** The pods and containers quiesced, `POD/CONTAINER` comma-separated. */
+  quiescedPods?: string;
+  quiesceError?: string;
 }
 
 type Field = keyof ReplicationStatus;
@@ -35,6 +42,13 @@ const parseDuration = (v: string): Parsed<number> =>
   /^\d+(\.\d+)?s$/.test(v)
     ? { ok: true, value: Number(v.slice(0, -1)) }
     : { ok: false, message: `"${v}" is not a duration in seconds, e.g. "12.5s"` };
+const parseConsistency = (v: string): Parsed<Consistency> =>
+  v === 'ApplicationConsistent' || v === 'CrashConsistent'
+    ? { ok: true, value: v }
+    : {
+        ok: false,
+        message: `"${v}" is not a consistency: ApplicationConsistent or CrashConsistent`,
+      };
 const parseText = (v: string): Parsed<string> => ({ ok: true, value: v });
 const parseBig = (v: string): Parsed<number> => parseCount(v, 0, Number.MAX_SAFE_INTEGER);
 
@@ -53,6 +67,10 @@ const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatu
   syncHandled: parseTime,
   syncCount: parseBig,
   consecutiveFailures: parseBig,
+  lastSyncConsistency: parseConsistency,
+  quiescedAt: parseTime,
+  quiescedPods: parseText,
+  quiesceError: parseText,
 };
 
 const fieldNames = Object.keys(fields) as Field[];
