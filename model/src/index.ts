@@ -8,3 +8,4 @@ export * from './status.ts';
 export * from './volume-mode.ts';
 export * from './labels.ts';
 export * from './quiesce.ts';
+export * from './pods.ts';

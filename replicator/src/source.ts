@@ -15,6 +15,8 @@ import type { Kube } from './kube.ts';
 import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
 import { component, type Owned } from './owned.ts';
+import { quiesce, unquiesce } from './hooks.ts';
+import { copyCut } from './quiesce.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface SourceContext {
@@ -151,11 +153,15 @@ export async function reconcileSource(
 
   if (sync) {
     const job = sync.job;
-    if (job?.status?.succeeded || job?.status?.failed) return finish(c, pvc, status, sync, owned);
     const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
     const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
     const snapError = sync.snapshot?.status?.error?.message;
     const copyBound = sync.claim?.status?.phase === 'Bound';
+    const ended = Boolean(job?.status?.succeeded || job?.status?.failed);
+    // The application goes on once its copy is cut, or once the sync cannot use it.
+    if (status.quiescedAt && (copyCut(sync) || ended || snapError || (late && !copyBound)))
+      await unquiesce(c, pvc, spec.quiesce, status.quiescedPods ?? '');
+    if (ended) return finish(c, pvc, status, sync, owned);
     // The Job is created before the copy binds (a WaitForFirstConsumer class
     // binds only for a pod), so a copy that never binds is caught here.
     if (snapError || (late && !copyBound)) {
@@ -188,6 +194,8 @@ export async function reconcileSource(
     return;
   }
 
+  // A quiesce recorded with no copy left (a replicator stopped midway): undo it first.
+  if (status.quiescedAt) await unquiesce(c, pvc, spec.quiesce, status.quiescedPods ?? '');
   const method = knownMethod(spec.method);
   if (
     status.lastSyncResult === 'Running' &&
@@ -199,7 +207,8 @@ export async function reconcileSource(
     // the sync is carried on, not lost (nor started twice).
     const syncId = syncIdAt(new Date(status.lastSyncStart));
     await c.recorder.event(pvc, 'Normal', 'SyncResumed', `sync ${syncId} resumed`);
-    await createCopy(c, pvc, method.name, syncId);
+    if (await prepareCopy(c, pvc, spec, status, syncId, owned))
+      await createCopy(c, pvc, method.name, syncId);
     return;
   }
   const d = decideSource({ spec, status, now, syncRunning: false }, c.backoff);
@@ -226,7 +235,38 @@ export async function reconcileSource(
     'SyncStarted',
     `sync ${syncId} started (${d.trigger}, ${spec.method}${d.checksum ? ', checksum pass' : ''})`,
   );
-  await createCopy(c, pvc, spec.method, syncId);
+  const running: ReplicationStatus = {
+    ...status,
+    lastSyncStart: now.toISOString(),
+    lastSyncResult: 'Running',
+  };
+  if (await prepareCopy(c, pvc, spec, running, syncId, owned))
+    await createCopy(c, pvc, spec.method, syncId);
+}
+
+/**
+ * Runs the quiesce hook, if any, and records the consistency the copy will
+ * have. False when the hook failed: the sync is recorded as failed then (the
+ * application asked for consistent copies; a crash-consistent one in their
+ * place would be a surprise), and retried with the usual backoff.
+ */
+async function prepareCopy(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  spec: SourceSpec,
+  status: ReplicationStatus,
+  syncId: string,
+  owned: Owned,
+): Promise<boolean> {
+  const r = spec.quiesce
+    ? await quiesce(c, pvc, spec.quiesce)
+    : { consistency: 'CrashConsistent' as const };
+  if ('error' in r) {
+    await finish(c, pvc, status, { syncId }, owned, `quiesce failed: ${r.error}`);
+    return false;
+  }
+  await patchStatus(c, pvc, { lastSyncConsistency: r.consistency });
+  return true;
 }
 
 /** The point-in-time copy a sync reads from: a clone, or a snapshot to restore. */
