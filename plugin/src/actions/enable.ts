@@ -13,6 +13,7 @@ import { defaultStorageClass } from '../plan/capabilities.ts';
 import { parseTo, planEnable, type EnablePlan, type ServiceType } from '../plan/enable.ts';
 import { executeEnable } from '../plan/execute-enable.ts';
 import { managedBy, replicationNames, type KeyMaterial } from '../plan/objects.ts';
+import { quiesceRbacName, quiesceRole, quiesceRoleBinding } from '../plan/quiesce-rbac.ts';
 import { MOVER_IMAGE } from '../version.ts';
 import { connect, connectContext } from './connect.ts';
 
@@ -26,6 +27,10 @@ export interface EnableFlags extends KubeFlagValues {
   'service-type'?: string | undefined;
   'endpoint-timeout'?: string | undefined;
   'skip-webhook-check'?: boolean;
+  'quiesce-command'?: string | undefined;
+  'unquiesce-command'?: string | undefined;
+  'quiesce-container'?: string | undefined;
+  'quiesce-timeout'?: string | undefined;
   'dry-run'?: boolean;
   output?: string | undefined;
 }
@@ -136,6 +141,12 @@ export async function enablePvc(name: string, flags: EnableFlags): Promise<void>
         serviceType: flags['service-type'] as ServiceType | undefined,
         skipWebhookCheck: flags['skip-webhook-check'],
         image: MOVER_IMAGE,
+        quiesce: {
+          command: flags['quiesce-command'],
+          unquiesceCommand: flags['unquiesce-command'],
+          container: flags['quiesce-container'],
+          timeout: flags['quiesce-timeout'],
+        },
       },
     });
     for (const w of plan.warnings) process.stderr.write(`Warning: ${w}\n`);
@@ -217,6 +228,14 @@ function printDryRun(plan: EnablePlan, output: string | undefined): void {
       ]),
       line: `secret/${plan.names.sourceSecret} created (dry run) ${where(s.context, s.namespace)}`,
     });
+  }
+  if (plan.sourceSpec.quiesce) {
+    for (const o of [quiesceRole(s.namespace), quiesceRoleBinding(s.namespace)])
+      objects.push({
+        context: s.context,
+        object: o,
+        line: `${String(o.kind).toLowerCase()}.rbac.authorization.k8s.io/${quiesceRbacName} created (dry run, unless present) ${where(s.context, s.namespace)}`,
+      });
   }
   if (plan.create.deployment) {
     objects.push({

@@ -119,6 +119,12 @@ export function statusColumns(now: Date, allNamespaces: boolean): Column<Replica
     },
     { header: 'next sync', wide: true, value: (r) => r.status.nextSync },
     { header: 'snapshot', wide: true, value: (r) => r.status.latestSnapshot },
+    {
+      header: 'consistency',
+      wide: true,
+      // Application or Crash: how the last sync's copy was made (quiesce hooks).
+      value: (r) => r.status.lastSyncConsistency?.replace(/Consistent$/, ''),
+    },
     { header: 'error', wide: true, value: (r) => r.problems ?? r.status.lastSyncError },
   ];
   return allNamespaces ? [{ header: 'namespace', value: (r) => r.namespace }, ...cols] : cols;
