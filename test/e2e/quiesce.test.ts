@@ -7,7 +7,7 @@
 // copy is crash-consistent; kubectl scribe status -o wide says which.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CoreV1Event } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSpec, specKeys } from '../../model/src/index.ts';
 import { kubeFrom } from '../../replicator/src/kube.ts';
@@ -22,7 +22,9 @@ import {
   ns,
   onRealCluster,
   readClaim,
+  registerScribe,
   requestSync,
+  scribeWhileDriving,
   sourceSpec,
   startStand,
   statusOf,
@@ -190,6 +192,85 @@ suite('quiesce hooks (stand-in)', () => {
     expect(status.quiescedAt).toBeUndefined();
     expect(await exists(join(sourceData, 'QUIESCED'))).toBe(false);
     expect(await exists(join(destinationData, 'QUIESCED'))).toBe(true);
+  });
+
+  it('kubectl scribe enable --quiesce-command writes the hook and grants exec in the namespace only', async () => {
+    const kubeconfig = await writeBothKubeconfig(s);
+    await registerScribe(s.source);
+    await registerScribe(s.destination);
+    await claim(s.source, 'web', CSI_CLASS, {});
+    const scribe = (...args: string[]) =>
+      scribeWhileDriving(kubeconfig, [...args, '--context', 'source'], [s.dst, s.src]);
+    const bad = await scribe(
+      'enable',
+      'pvc',
+      'web',
+      '--to',
+      'destination',
+      '--quiesce-command',
+      'sync',
+      '--quiesce-timeout',
+      '90',
+      '--dry-run',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(
+      'error: invalid --quiesce-timeout: "90" is not a duration between 1s and 10m: use e.g. "30s", "2m" or "1m30s"',
+    );
+    const r = await scribe(
+      'enable',
+      'pvc',
+      'web',
+      '--to',
+      'destination',
+      '--method',
+      'snapshot',
+      '--schedule',
+      'manual',
+      '--quiesce-command',
+      'sync',
+      '--unquiesce-command',
+      '["true"]',
+      '--quiesce-timeout',
+      '45s',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'role.rbac.authorization.k8s.io/scribe-quiesce created (context source, namespace default)',
+    );
+    expect(r.stdout).toContain(
+      'rolebinding.rbac.authorization.k8s.io/scribe-quiesce created (context source, namespace default)',
+    );
+    const a = (await readClaim(s.source, 'web')).metadata!.annotations!;
+    expect(a[specKeys.quiesceCommand]).toBe('["sh","-c","sync"]');
+    expect(a[specKeys.unquiesceCommand]).toBe('["true"]');
+    expect(a[specKeys.quiesceTimeout]).toBe('45s');
+    const rbac = s.source.clients.kc.makeApiClient(RbacAuthorizationV1Api);
+    const binding = await rbac.readNamespacedRoleBinding({ name: 'scribe-quiesce', namespace: ns });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'scribe-replicator', namespace: 'scribe-system' },
+    ]);
+    const role = await rbac.readNamespacedRole({ name: 'scribe-quiesce', namespace: ns });
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+    ]);
+    // Again without the flags: the hook is kept, nothing changes.
+    const again = await scribe(
+      'enable',
+      'pvc',
+      'web',
+      '--to',
+      'destination',
+      '--method',
+      'snapshot',
+      '--schedule',
+      'manual',
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('persistentvolumeclaim/web unchanged');
+    expect((await readClaim(s.source, 'web')).metadata!.annotations![specKeys.quiesceCommand]).toBe(
+      '["sh","-c","sync"]',
+    );
   });
 
   it('with no pod running, the copy is crash-consistent and says so', async () => {
