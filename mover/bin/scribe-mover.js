@@ -9,7 +9,11 @@ import process from 'node:process';
 module.enableCompileCache?.();
 
 // rsync's remote shell is started on every transfer: keep it to what it needs.
-if (process.argv[2] === 'rsh') {
+if (process.argv[2] === 'rsh-handoff') {
+  const { rshHandoffMain } = await import('../src/rsh-handoff.ts');
+  // exit() at once: the inherited IPC channel would keep the process alive.
+  process.exit(await rshHandoffMain(process.argv.slice(3)));
+} else if (process.argv[2] === 'rsh') {
   const { rshMain } = await import('../src/rsh.ts');
   process.exitCode = await rshMain(process.argv.slice(3));
 } else {

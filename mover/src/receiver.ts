@@ -41,12 +41,21 @@ const commands = {
   block: 'scribe-block-receive',
 } as const;
 
+/** Resolves with the error instead of rejecting, so an unawaited flush never goes unhandled. */
+function settled(p: Promise<unknown>): Promise<Error | undefined> {
+  return p.then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
+}
+
 export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver> {
   const log = o.log;
   const allowed = o.authorizedKey.getPublicSSH();
   const stateDir =
     o.stateDir ?? (o.kind === 'filesystem' ? join(o.volume, stateDirName) : undefined);
   const transfers = new Map<string, TransferState>();
+  const flushes = new Map<string, Promise<Error | undefined>>();
   let active: { syncId: string; child?: ChildProcess; abort(): Promise<void> } | undefined;
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
@@ -185,6 +194,8 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       if (active?.child === child) active = undefined;
       const ok = code === 0;
       transfers.set(syncId, ok ? 'succeeded' : 'failed');
+      // Flush now, while the sender's rsync winds down and asks to commit.
+      if (ok) flushes.set(syncId, settled(flushFilesystem(o.volume)));
       log.info({ peer, syncId, code, signal }, ok ? 'transfer finished' : 'transfer failed');
       endChannel(channel, code ?? 1);
       return;
@@ -223,7 +234,11 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       if (transfers.get(id) !== 'succeeded' || active) {
         throw new Error(`sync ${id} has no complete transfer to commit`);
       }
-      await flushFilesystem(o.volume);
+      const early = flushes.get(id);
+      flushes.delete(id);
+      // rsync wrote nothing after it exited: the flush started then covers it.
+      const flushError = early ? await early : await settled(flushFilesystem(o.volume));
+      if (flushError) throw flushError;
       const record = { syncId: id, completedAt: new Date().toISOString(), mode: o.kind };
       let marker: string | undefined;
       if (stateDir) marker = await writeMarker(stateDir, record);

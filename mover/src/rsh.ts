@@ -57,9 +57,12 @@ export async function runRsh(o: RshOptions): Promise<number> {
     process.stdin.pipe(channel);
     channel.pipe(process.stdout, { end: false });
     channel.stderr.pipe(process.stderr, { end: false });
-    channel.on('exit', (c: number | null) => (code = c ?? 255));
     await new Promise<void>((resolve) => {
-      channel.on('close', resolve);
+      // The exit code comes with 'close' (see exec).
+      channel.on('close', (c?: number | null) => {
+        code = c ?? 255;
+        resolve();
+      });
       client.on('close', resolve);
       client.on('error', (err: Error) => {
         process.stderr.write(`scribe-mover: connection lost: ${err.message}\n`);

@@ -39,10 +39,13 @@ export interface SenderOptions {
 export function senderArgs(o: SenderOptions): string[] {
   // --modify-window=-1 compares mtimes to the nanosecond; rsync's default
   // compares whole seconds and misses sub-second changes for good.
-  // --no-inc-recursive sends the file list in one piece: incremental
-  // recursion costs a round trip per directory, and each crosses two
-  // Node.js relays (measured: 50,000 unchanged files, 2.8 s -> 2.1 s).
-  const args = ['-aAHSX', '--numeric-ids', '--delete', '--modify-window=-1', '--no-inc-recursive'];
+  // Incremental recursion (rsync's default) stays on: the transfer starts
+  // while the file list is still being built. With rsync's streams handed to
+  // the sender's own SSH connection (no relay process per sync) its round
+  // trip per directory is cheap; measured in bench/mover on 20,000 small
+  // files, full sync 1.45-1.87x the baseline's wall with the list sent in one
+  // piece (--no-inc-recursive), 1.07-1.15x with incremental recursion.
+  const args = ['-aAHSX', '--numeric-ids', '--delete', '--modify-window=-1'];
   args.push(`--filter=- /${stateDirName}/`);
   if (o.checksum) args.push('--checksum');
   if (o.compression === 'zstd') {

@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import type net from 'node:net';
+import type { Readable } from 'node:stream';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,7 @@ import {
   parseStats,
   type Progress,
 } from './rsync-output.ts';
-import type { RshReport } from './rsh.ts';
+import { isHandoffMessage, type HandoffMessage } from './rsh-handoff.ts';
 import { connect, cryptoPath, exec, execCollect, type Connection } from './ssh-transport.ts';
 import { volumeKind, type VolumeKind } from './volume.ts';
 
@@ -116,7 +118,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
         connecting,
         mode === 'block'
           ? connecting.then((c) => attemptBlocks(c, o, syncId))
-          : attemptRsync(o, syncId, wire),
+          : attemptRsync(o, syncId, wire, connecting),
       ]);
       if (control.status === 'rejected') throw control.reason;
       conn = control.value;
@@ -238,37 +240,80 @@ async function wireCompression(o: SendOptions): Promise<WireCompression> {
   return compressionPays(saving) ? 'zstd' : 'none';
 }
 
+/**
+ * Carries rsync's remote-shell streams over an exec channel of the sender's
+ * own SSH connection. rsync's remote shell (rsh-handoff.ts) passes its two
+ * sockets here over the IPC channel rsync inherited, and exits with the code
+ * it is sent: rsync's protocol bytes go from rsync's socket straight into
+ * ssh2, with no relay process, and one key exchange per sync, not two.
+ */
+function bridgeRsh(
+  child: ChildProcess,
+  connecting: Promise<Connection>,
+  syncId: string,
+  onStderr: (text: string) => void,
+): void {
+  let fromRsync: net.Socket | undefined;
+  let toRsync: net.Socket | undefined;
+  let command: string[] | undefined;
+  let finished = false;
+  const finish = (code: number) => {
+    if (finished) return;
+    finished = true;
+    toRsync?.end();
+    fromRsync?.destroy();
+    if (child.connected) child.send({ type: 'rsh-exit', code } satisfies HandoffMessage);
+  };
+  child.on('message', (m: unknown, handle: unknown) => {
+    if (!isHandoffMessage(m)) return;
+    if (m.type === 'rsh-stdin') {
+      fromRsync = handle as net.Socket;
+      command = m.command;
+    } else if (m.type === 'rsh-stdout') toRsync = handle as net.Socket;
+    if (fromRsync && toRsync && command) void start(fromRsync, toRsync, command);
+  });
+  child.on('disconnect', () => finish(255));
+  async function start(input: net.Socket, output: net.Socket, words: string[]) {
+    input.on('error', () => finish(255));
+    output.on('error', () => finish(255));
+    let conn: Connection;
+    try {
+      conn = await connecting;
+    } catch {
+      // The connection's own error is the attempt's error; rsync just stops.
+      return finish(255);
+    }
+    let channel;
+    try {
+      channel = await exec(conn.client, words.join(' '), { SCRIBE_SYNC_ID: syncId });
+    } catch (err) {
+      onStderr(`scribe-mover: ${(err as Error).message}\n`);
+      return finish(255);
+    }
+    input.pipe(channel);
+    channel.pipe(output);
+    channel.stderr.on('data', (d: Buffer) => onStderr(d.toString()));
+    // The exit code comes with 'close' (see exec).
+    channel.on('close', (code?: number | null) => finish(code ?? 255));
+    conn.client.on('close', () => {
+      onStderr('scribe-mover: connection lost\n');
+      finish(255);
+    });
+  }
+}
+
 async function attemptRsync(
   o: SendOptions,
   syncId: string,
   wire: WireCompression,
+  connecting: Promise<Connection>,
 ): Promise<AttemptResult> {
   const work = await mkdtemp(join(tmpdir(), 'scribe-send-'));
-  const reportPath = join(work, 'rsh.json');
   try {
-    const rsh =
-      o.sshClient === 'openssh'
-        ? await opensshRsh(o, syncId, work)
-        : [
-            process.execPath,
-            binPath,
-            'rsh',
-            '--to',
-            formatEndpoint(o.to),
-            '--key',
-            o.keyPath,
-            '--known-host-key',
-            o.knownHostKeyPath,
-            '--sync-id',
-            syncId,
-            '--keepalive-ms',
-            String(o.keepaliveMs),
-            '--report',
-            reportPath,
-            '--',
-          ]
-            .map(shellQuote)
-            .join(' ');
+    const handoff = o.sshClient !== 'openssh';
+    const rsh = handoff
+      ? [process.execPath, binPath, 'rsh-handoff'].map(shellQuote).join(' ')
+      : await opensshRsh(o, syncId, work);
     const args = senderArgs({
       source: o.volume,
       rsh,
@@ -278,9 +323,13 @@ async function attemptRsync(
       ioTimeoutSeconds: o.ioTimeoutSeconds,
       progress: Boolean(o.onProgress),
     });
-    const child = spawn('rsync', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // 'ipc' is the channel rsync's remote shell inherits for the handoff.
+    const child = spawn('rsync', args, {
+      stdio: ['ignore', 'pipe', 'pipe', handoff ? 'ipc' : 'ignore'],
+    }) as ChildProcessByStdio<null, Readable, Readable>;
     let stdout = '';
     let stderr = '';
+    if (handoff) bridgeRsh(child, connecting, syncId, (text) => (stderr += text));
     let pending = '';
     child.stdout.on('data', (d: Buffer) => {
       const text = d.toString();
@@ -295,17 +344,11 @@ async function attemptRsync(
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
-    const report = await readFile(reportPath, 'utf8')
-      .then((t) => JSON.parse(t) as RshReport)
-      .catch(() => undefined);
     const stats = parseStats(stdout);
+    // The handoff's bytes are on the sender's own connection, counted there;
     // OpenSSH reports no socket counts: rsync's stream bytes stand in.
-    const wireBytes = report?.wireBytes ?? (stats ? stats.sentBytes + stats.receivedBytes : 0);
+    const wireBytes = handoff || !stats ? 0 : stats.sentBytes + stats.receivedBytes;
     const warnings: string[] = [];
-    if (report?.error) {
-      const err = report.retryable ? new Error(report.error) : new PermanentError(report.error);
-      throw err;
-    }
     const detail = stderr.trim().split('\n').slice(-3).join('; ');
     if (code === 24) {
       warnings.push('some source files vanished during the transfer (the volume was changing)');

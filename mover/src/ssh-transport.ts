@@ -91,6 +91,8 @@ export function connect(o: ConnectOptions): Promise<Connection> {
       sock: socket,
       username: 'scribe',
       privateKey: o.clientKeyText,
+      // Straight to the key: the default asks for "none" first, a round trip per connection.
+      authHandler: ['publickey'],
       hostVerifier: (key: Buffer) => {
         const ok = key.length === pinned.length && timingSafeEqual(key, pinned);
         if (!ok) presented = blobFingerprint(key);
@@ -104,6 +106,12 @@ export function connect(o: ConnectOptions): Promise<Connection> {
   });
 }
 
+/**
+ * Runs a command on a new channel. Take its exit code from the channel's
+ * 'close' event (ssh2 passes it there): the answer can arrive in the same read
+ * as the exec's success reply, and an 'exit' listener attached once this
+ * promise resolves, a microtask later, would miss it.
+ */
 export function exec(
   client: Client,
   command: string,
@@ -127,11 +135,9 @@ export async function execCollect(
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
-    let code: number | null = null;
     channel.on('data', (d: Buffer) => (stdout += d.toString()));
     channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    channel.on('exit', (c: number | null) => (code = c));
-    channel.on('close', () => resolve({ code, stdout, stderr }));
+    channel.on('close', (code?: number | null) => resolve({ code: code ?? null, stdout, stderr }));
     channel.end(input ?? '');
   });
 }
