@@ -179,7 +179,7 @@ describe('kubectl exec', () => {
     expect(bad.stderr).toContain('container nope is not valid for pod app');
   });
 
-  it('refuses a container that is not running with 400', async () => {
+  it('refuses a pod without a node, and a container that is not running, with 400', async () => {
     await cluster.clients.core.createNamespacedPod({
       namespace: NS,
       body: {
@@ -190,9 +190,35 @@ describe('kubectl exec', () => {
         },
       },
     });
-    const r = await kubectl(['exec', 'waiting', '-c', 'c', '--', 'true']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/container not found \("c"\)|does not have a host assigned/);
+    const unscheduled = await kubectl(['exec', 'waiting', '-c', 'c', '--', 'true']);
+    expect(unscheduled).toMatchObject({
+      code: 1,
+      stderr: 'Error from server (BadRequest): pod waiting does not have a host assigned\n',
+    });
+    await cluster.clients.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'initializing' },
+        spec: {
+          // The init container never ends: c waits (PodInitializing) on a node.
+          initContainers: [{ name: 'init', image: SCRIBE_IMAGE, command: ['sleep', '3600'] }],
+          containers: [{ name: 'c', image: SCRIBE_IMAGE, command: ['sleep', '3600'] }],
+        },
+      },
+    });
+    await waitFor('the init container to run', async () => {
+      const p = await cluster.clients.core.readNamespacedPod({
+        name: 'initializing',
+        namespace: NS,
+      });
+      return p.status?.initContainerStatuses?.[0]?.state?.running ? p : undefined;
+    });
+    const notRunning = await kubectl(['exec', 'initializing', '-c', 'c', '--', 'true']);
+    expect(notRunning).toMatchObject({
+      code: 1,
+      stderr:
+        'Error from server (BadRequest): unable to upgrade connection: container not found ("c")\n',
+    });
   });
 });
 

@@ -25,6 +25,8 @@ export interface ExecRequest extends ExecOptions {
   namespace: string;
   pod: string;
   container: string;
+  /** Only check that the command could run (the kubelet's refusals); start nothing. */
+  dryRun?: boolean;
 }
 
 /** A command running in a container. */

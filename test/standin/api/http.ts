@@ -508,7 +508,16 @@ export function createHandler(deps: HttpDeps): Handler {
       return refuseUpgrade(socket, 404, 'Not Found', '404 page not found\n');
     }
     const target = execTarget(user, p, url.searchParams);
+    if (!deps.podExec) throw badRequest('this stand-in runs no kubelet that could exec');
+    const request = {
+      ...target.options,
+      namespace: p.namespace!,
+      pod: p.name!,
+      container: target.container,
+    };
     if (!isWebSocketUpgrade(req)) {
+      // kubectl falls back to SPDY when the WebSocket upgrade is refused: the kubelet's reason comes first.
+      await deps.podExec({ ...request, dryRun: true });
       throw badRequest(
         `the stand-in serves pods/exec over WebSocket only, not ${String(req.headers.upgrade)}`,
       );
@@ -522,16 +531,13 @@ export function createHandler(deps: HttpDeps): Handler {
         `unable to upgrade: none of the offered subprotocols is served (${EXEC_PROTOCOLS.join(', ')})`,
       );
     }
-    if (!deps.podExec) throw badRequest('this stand-in runs no kubelet that could exec');
-    const { options } = target;
     // The kubelet refuses (container not running) before the handshake, as a proxied upgrade does.
-    const proc = await deps.podExec({
-      ...options,
-      namespace: p.namespace!,
-      pod: p.name!,
-      container: target.container,
-    });
-    await runExecSession(acceptWebSocket(req, socket, head, protocol), proc, options.command);
+    const proc = await deps.podExec(request);
+    await runExecSession(
+      acceptWebSocket(req, socket, head, protocol),
+      proc,
+      target.options.command,
+    );
   }
 
   function writeContext(user: UserInfo, req: IncomingMessage, q: URLSearchParams): WriteContext {

@@ -749,6 +749,14 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         rec?.current.state !== 'running'
       )
         throw new Error(`container not found (${JSON.stringify(r.container)})`);
+      if (r.dryRun)
+        return {
+          stdin: null,
+          stdout: null,
+          stderr: null,
+          exited: Promise.resolve(0),
+          kill: () => {},
+        };
       const child = await proc.exec(r.command, r.stdin);
       const exited = new Promise<number>((resolve) => {
         child.once('error', () => resolve(127));
