@@ -48,6 +48,8 @@ export const statusKeys = {
   /** While the application is quiesced: since when (RFC 3339), and which POD/CONTAINER. */
   quiescedAt: `${statusPrefix}quiesced-at`,
   quiescedPods: `${statusPrefix}quiesced-pods`,
+  /** The unquiesce argv (JSON) that undoes it, as it was when the quiesce ran. */
+  quiescedUndo: `${statusPrefix}quiesced-undo`,
   /** The last quiesce or unquiesce command that failed, and how. */
   quiesceError: `${statusPrefix}quiesce-error`,
 } as const;

@@ -29,6 +29,8 @@ export interface ReplicationStatus {
   quiescedAt?: string;
   /** The pods and containers quiesced, `POD/CONTAINER` comma-separated. */
   quiescedPods?: string;
+  /** The unquiesce argv (JSON) to run, recorded with the quiesce: editing the hook meanwhile changes nothing. */
+  quiescedUndo?: string;
   quiesceError?: string;
 }
 
@@ -70,6 +72,7 @@ const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatu
   lastSyncConsistency: parseConsistency,
   quiescedAt: parseTime,
   quiescedPods: parseText,
+  quiescedUndo: parseText,
   quiesceError: parseText,
 };
 

@@ -5,10 +5,13 @@
 // unquiesce command in each and clear the record.
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import {
-  parseStatus,
+  defaultQuiesceTimeoutSeconds,
+  parseCommand,
+  renderCommand,
   renderStatus,
   type Consistency,
   type QuiesceSpec,
+  type ReplicationStatus,
 } from '../../model/src/index.ts';
 import type { Kube } from './kube.ts';
 import {
@@ -67,6 +70,7 @@ export async function quiesce(
       annotations: renderStatus({
         quiescedAt: at,
         quiescedPods: renderTargets(targets),
+        quiescedUndo: q.unquiesceCommand ? renderCommand(q.unquiesceCommand) : null,
         quiesceError: null,
       }),
     },
@@ -84,7 +88,10 @@ export async function quiesce(
     .filter((f): f is string => f !== undefined);
   if (failures.length > 0) {
     // Undo what did run (a timed-out command may have half-quiesced, too).
-    await unquiesce(c, pvc, q, renderTargets(targets));
+    await unquiesce(c, pvc, q, {
+      pods: renderTargets(targets),
+      ...(q.unquiesceCommand ? { undo: renderCommand(q.unquiesceCommand) } : {}),
+    });
     await c.kube.mergePatch(pvc, {
       metadata: { annotations: renderStatus({ quiesceError: list(failures) }) },
     });
@@ -100,22 +107,38 @@ export async function quiesce(
   return { consistency: 'ApplicationConsistent' };
 }
 
+/** What a quiesce left in the status: where it ran and the command that undoes it. */
+export interface QuiesceRecord {
+  pods: string;
+  undo?: string;
+}
+
+/** The record from a claim's parsed status (undefined: nothing quiesced). Pure. */
+export function quiesceRecord(s: ReplicationStatus): QuiesceRecord | undefined {
+  if (!s.quiescedAt) return undefined;
+  return { pods: s.quiescedPods ?? '', ...(s.quiescedUndo ? { undo: s.quiescedUndo } : {}) };
+}
+
 /**
- * Unquiesces the containers recorded in `recorded` that still run, then
- * clears the record. A command that fails or times out is recorded and
- * reported, not retried; an API server that cannot be reached throws, and
- * the record stays for the next pass.
+ * Unquiesces the containers of the record that still run, with the command
+ * recorded when they were quiesced (the hook may have been edited or removed
+ * since), then clears the record. A command that fails or times out is
+ * recorded and reported, not retried; an API server that cannot be reached
+ * throws, and the record stays for the next pass.
  */
 export async function unquiesce(
   c: HookContext,
   pvc: V1PersistentVolumeClaim,
   q: QuiesceSpec | undefined,
-  recorded: string,
+  recorded: QuiesceRecord,
 ): Promise<void> {
   const ns = pvc.metadata!.namespace!;
-  const targets = parseTargets(recorded);
+  const targets = parseTargets(recorded.pods);
   const failures: string[] = [];
-  if (q?.unquiesceCommand && targets.length > 0) {
+  const parsed = recorded.undo !== undefined ? parseCommand(recorded.undo) : undefined;
+  const undo = parsed?.ok ? parsed.value : undefined;
+  const timeoutSeconds = q?.timeoutSeconds ?? defaultQuiesceTimeoutSeconds;
+  if (undo && targets.length > 0) {
     const pods = await c.kube.list<V1Pod>('v1', 'Pod', ns);
     // A container that stopped since took its quiesced state with it.
     const still = targets.filter((t) =>
@@ -125,30 +148,26 @@ export async function unquiesce(
           p.status?.containerStatuses?.some((s) => s.name === t.container && s.state?.running),
       ),
     );
-    const outcomes = await Promise.all(
-      still.map((t) => run(c, ns, t, q.unquiesceCommand!, q.timeoutSeconds)),
-    );
+    const outcomes = await Promise.all(still.map((t) => run(c, ns, t, undo, timeoutSeconds)));
     outcomes.forEach((o, i) => {
-      const f = hookFailure('unquiesce', still[i]!, q.timeoutSeconds, o);
+      const f = hookFailure('unquiesce', still[i]!, timeoutSeconds, o);
       if (f) failures.push(f);
     });
   }
-  const fields: Parameters<typeof renderStatus>[0] = { quiescedAt: null, quiescedPods: null };
+  const fields: Parameters<typeof renderStatus>[0] = {
+    quiescedAt: null,
+    quiescedPods: null,
+    quiescedUndo: null,
+  };
   if (failures.length > 0) fields.quiesceError = list(failures);
   await c.kube.mergePatch(pvc, { metadata: { annotations: renderStatus(fields) } });
   if (failures.length > 0)
     await c.recorder.event(pvc, 'Warning', 'UnquiesceFailed', list(failures));
-  else if (q?.unquiesceCommand && targets.length > 0)
+  else if (undo && targets.length > 0)
     await c.recorder.event(
       pvc,
       'Normal',
       'Unquiesced',
       `unquiesce command ran in ${targets.map((t) => `${t.pod}/${t.container}`).join(', ')}`,
     );
-}
-
-/** Whether the claim's status records a quiesce not yet undone. */
-export function quiescedRecord(pvc: V1PersistentVolumeClaim): string | undefined {
-  const s = parseStatus(pvc.metadata?.annotations);
-  return s.quiescedAt ? (s.quiescedPods ?? '') : undefined;
 }

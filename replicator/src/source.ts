@@ -15,7 +15,7 @@ import type { Kube } from './kube.ts';
 import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
 import { component, type Owned } from './owned.ts';
-import { quiesce, unquiesce } from './hooks.ts';
+import { quiesce, quiesceRecord, unquiesce } from './hooks.ts';
 import { copyCut } from './quiesce.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -159,8 +159,9 @@ export async function reconcileSource(
     const copyBound = sync.claim?.status?.phase === 'Bound';
     const ended = Boolean(job?.status?.succeeded || job?.status?.failed);
     // The application goes on once its copy is cut, or once the sync cannot use it.
-    if (status.quiescedAt && (copyCut(sync) || ended || snapError || (late && !copyBound)))
-      await unquiesce(c, pvc, spec.quiesce, status.quiescedPods ?? '');
+    const record = quiesceRecord(status);
+    if (record && (copyCut(sync) || ended || snapError || (late && !copyBound)))
+      await unquiesce(c, pvc, spec.quiesce, record);
     if (ended) return finish(c, pvc, status, sync, owned);
     // The Job is created before the copy binds (a WaitForFirstConsumer class
     // binds only for a pod), so a copy that never binds is caught here.
@@ -195,7 +196,8 @@ export async function reconcileSource(
   }
 
   // A quiesce recorded with no copy left (a replicator stopped midway): undo it first.
-  if (status.quiescedAt) await unquiesce(c, pvc, spec.quiesce, status.quiescedPods ?? '');
+  const leftover = quiesceRecord(status);
+  if (leftover) await unquiesce(c, pvc, spec.quiesce, leftover);
   const method = knownMethod(spec.method);
   if (
     status.lastSyncResult === 'Running' &&

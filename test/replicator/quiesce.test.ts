@@ -251,6 +251,7 @@ describe('the hook in the reconciler', () => {
       'status.scribe.backube.io/sync-handled': '2026-01-01T00:00:00Z',
       'status.scribe.backube.io/quiesced-at': '2026-01-01T00:00:05Z',
       'status.scribe.backube.io/quiesced-pods': 'db-0/db',
+      'status.scribe.backube.io/quiesced-undo': '["rm","/data/.frozen"]',
     });
     s.api.put(pod('db-0') as never);
     await reconcileAll(s.o);
@@ -263,5 +264,25 @@ describe('the hook in the reconciler', () => {
       quiescedPods: 'db-0/db',
       lastSyncConsistency: 'ApplicationConsistent',
     });
+  });
+
+  it('undoes a quiesce with the command recorded with it, though the hook was removed since', async () => {
+    // The first pass quiesces with the hook; the user removes it before the copy is cut.
+    const withHook = setup(hooked);
+    withHook.api.put(pod('db-0') as never);
+    await reconcileAll(withHook.o);
+    const recorded = withHook.status();
+    expect(recorded.quiescedUndo).toBe('["rm","/data/.frozen"]');
+    const claim = [...withHook.api.objects.values()].find(
+      (x) => x.kind === 'PersistentVolumeClaim' && x.metadata?.name === 'data',
+    )!;
+    for (const k of Object.keys(claim.metadata!.annotations!))
+      if (k.startsWith('scribe.backube.io/quiesce') || k.startsWith('scribe.backube.io/unquiesce'))
+        delete claim.metadata!.annotations![k];
+    (withHook.snapshots()[0] as { status?: object }).status = { readyToUse: true };
+    await reconcileAll(withHook.o);
+    expect(withHook.ran.at(-1)).toBe('db-0/db rm /data/.frozen (30000 ms)');
+    expect(withHook.status().quiescedAt).toBeUndefined();
+    expect(withHook.status().quiescedUndo).toBeUndefined();
   });
 });
