@@ -300,4 +300,29 @@ suite('quiesce hooks (stand-in)', () => {
       (await statusOf(s.source, 'db')).quiescedAt === undefined ? true : undefined,
     );
   });
+
+  it("disable removes the exec grant with the namespace's last hook only", async () => {
+    const kubeconfig = await writeBothKubeconfig(s);
+    const scribe = (...args: string[]) =>
+      scribeWhileDriving(kubeconfig, [...args, '--context', 'source'], [s.dst, s.src]);
+    const rbac = s.source.clients.kc.makeApiClient(RbacAuthorizationV1Api);
+    const exists = () =>
+      rbac.readNamespacedRole({ name: 'scribe-quiesce', namespace: ns }).then(
+        () => true,
+        () => false,
+      );
+    const web = await scribe('disable', 'pvc', 'web');
+    expect(web.code, web.stderr).toBe(0);
+    expect(web.stdout).not.toContain('scribe-quiesce');
+    expect(await exists()).toBe(true); // db still has its hook
+    const db = await scribe('disable', 'pvc', 'db');
+    expect(db.code, db.stderr).toBe(0);
+    expect(db.stdout).toContain(
+      'rolebinding.rbac.authorization.k8s.io/scribe-quiesce deleted (context source, namespace default)',
+    );
+    expect(db.stdout).toContain(
+      'role.rbac.authorization.k8s.io/scribe-quiesce deleted (context source, namespace default)',
+    );
+    expect(await exists()).toBe(false);
+  });
 });

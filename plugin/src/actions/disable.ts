@@ -6,9 +6,10 @@ import {
 } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
-import { gone } from '../kube/api-errors.ts';
+import { ApiError, gone } from '../kube/api-errors.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import { replicationNames } from '../plan/objects.ts';
+import { quiesceRbacName, quiesceRole, quiesceRoleBinding } from '../plan/quiesce-rbac.ts';
 import { connect, connectContext } from './connect.ts';
 
 export interface DisableFlags extends KubeFlagValues {
@@ -73,6 +74,41 @@ function destinationSteps(
   })();
 }
 
+/**
+ * The exec grant for quiesce hooks goes with the namespace's last hook: when
+ * no other claim there has one. A user who may not delete it is told what
+ * is left.
+ */
+async function quiesceRbacSteps(
+  src: Cluster,
+  ns: string,
+  name: string,
+  where: string,
+  leftovers: string[],
+): Promise<Step[]> {
+  const claims = await src.listPvcs(ns);
+  const others = (claims.items ?? []).some((c) => {
+    const sp = parseSpec(c.metadata?.annotations).spec;
+    return c.metadata?.name !== name && sp?.role === 'source' && sp.quiesce !== undefined;
+  });
+  if (others) return [];
+  const tolerate = async (p: Promise<unknown>): Promise<unknown> => {
+    try {
+      return await gone(p);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== 403) throw e;
+      leftovers.push(
+        `role and rolebinding ${quiesceRbacName} ${where} still let the replicator exec in this namespace's pods, and you may not delete them: ask an admin to (kubectl delete role,rolebinding -n ${ns} ${quiesceRbacName})`,
+      );
+      return false;
+    }
+  };
+  return [quiesceRoleBinding(ns), quiesceRole(ns)].map((o) => ({
+    line: `${String(o.kind).toLowerCase()}.rbac.authorization.k8s.io/${quiesceRbacName} deleted ${where}`,
+    run: () => tolerate(src.deleteRbac(o)),
+  }));
+}
+
 export async function disablePvc(name: string, flags: DisableFlags): Promise<void> {
   const src = connect(flags);
   let dst: Cluster | undefined;
@@ -124,6 +160,7 @@ export async function disablePvc(name: string, flags: DisableFlags): Promise<voi
         line: `secret/${spec.secret} deleted ${where}`,
         run: () => gone(src.deleteSecret(ns, spec.secret)),
       });
+      if (spec.quiesce) steps.push(...(await quiesceRbacSteps(src, ns, name, where, leftovers)));
     }
     if (flags['dry-run']) {
       for (const s of steps)
