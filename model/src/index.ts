@@ -9,3 +9,5 @@ export * from './targets.ts';
 export * from './volume-mode.ts';
 export * from './labels.ts';
 export * from './read-only-copy.ts';
+export * from './quiesce.ts';
+export * from './pods.ts';

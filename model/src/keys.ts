@@ -31,6 +31,11 @@ export const specKeys = {
   scrubRunAsUser: `${specPrefix}scrub-run-as-user`,
   /** On a destination: which target of its source it is (absent: the default). */
   sourceTarget: `${specPrefix}source-target`,
+  // Quiesce hooks (model/src/quiesce.ts): argv as JSON, run in the application's pods.
+  quiesceCommand: `${specPrefix}quiesce-command`,
+  unquiesceCommand: `${specPrefix}unquiesce-command`,
+  quiesceContainer: `${specPrefix}quiesce-container`,
+  quiesceTimeout: `${specPrefix}quiesce-timeout`,
 } as const;
 
 export const statusKeys = {
@@ -57,6 +62,15 @@ export const statusKeys = {
   scrubResult: `${statusPrefix}scrub-result`,
   scrubSnapshot: `${statusPrefix}scrub-snapshot`,
   scrubError: `${statusPrefix}scrub-error`,
+  /** `ApplicationConsistent` or `CrashConsistent`: how the last sync's copy was made. */
+  lastSyncConsistency: `${statusPrefix}last-sync-consistency`,
+  /** While the application is quiesced: since when (RFC 3339), and which POD/CONTAINER. */
+  quiescedAt: `${statusPrefix}quiesced-at`,
+  quiescedPods: `${statusPrefix}quiesced-pods`,
+  /** The unquiesce argv (JSON) that undoes it, as it was when the quiesce ran. */
+  quiescedUndo: `${statusPrefix}quiesced-undo`,
+  /** The last quiesce or unquiesce command that failed, and how. */
+  quiesceError: `${statusPrefix}quiesce-error`,
 } as const;
 
 /** Status of a destination's own (the read-only copy's): never per target, so never suffixed. */
@@ -82,6 +96,10 @@ export const sourceOnlyKeys: readonly string[] = [
   specKeys.syncRequested,
   specKeys.liveRequiresRwo,
   specKeys.checksumEvery,
+  specKeys.quiesceCommand,
+  specKeys.unquiesceCommand,
+  specKeys.quiesceContainer,
+  specKeys.quiesceTimeout,
 ];
 export const destinationOnlyKeys: readonly string[] = [
   specKeys.source,

@@ -3,7 +3,15 @@
 // and optionally scrubbed first by a user's container. Parsed and rendered
 // here; the destination's other keys are in spec.ts.
 import { specKeys } from './keys.ts';
-import { isDnsSubdomain, parseCount, type Parsed } from './values.ts';
+import {
+  isDnsSubdomain,
+  parseArgv,
+  parseCount,
+  parseDuration,
+  renderDuration,
+  type Parsed,
+  annotationReader,
+} from './values.ts';
 
 export type CopyAccessMode =
   'ReadOnlyMany' | 'ReadWriteOnce' | 'ReadWriteMany' | 'ReadWriteOncePod';
@@ -66,48 +74,8 @@ export function parseImage(v: string): Parsed<string> {
       };
 }
 
-/**
- * A JSON array of strings: the container's command, run as written (no shell
- * unless the user names one as its first word).
- */
-export function parseCommand(v: string): Parsed<string[]> {
-  const form = 'use a JSON array of strings, e.g. ["/bin/scrub", "--table", "users"]';
-  let value: unknown;
-  try {
-    value = JSON.parse(v);
-  } catch {
-    return { ok: false, message: `not valid JSON: ${form}` };
-  }
-  if (
-    !Array.isArray(value) ||
-    value.length === 0 ||
-    value.length > 256 ||
-    !value.every((w) => typeof w === 'string' && !w.includes('\0')) ||
-    value[0] === ''
-  ) {
-    return { ok: false, message: `${JSON.stringify(value)} is not a command: ${form}` };
-  }
-  return { ok: true, value: value as string[] };
-}
-
-/** A duration in whole seconds, minutes or hours, from 10s to 24h. */
-export function parseTimeout(v: string): Parsed<number> {
-  const m = /^(\d{1,6})(s|m|h)$/.exec(v);
-  const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] : 0;
-  if (seconds < 10 || seconds > 86_400) {
-    return {
-      ok: false,
-      message: `"${v}" is not a timeout from 10s to 24h: use e.g. "600s", "10m" or "1h"`,
-    };
-  }
-  return { ok: true, value: seconds };
-}
-
-export function renderTimeout(seconds: number): string {
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
-}
+const parseCommand = (v: string) => parseArgv(v, '["/bin/scrub", "--table", "users"]');
+const parseTimeout = (v: string) => parseDuration(v, 10, 86_400);
 
 const scrubKeys = [
   specKeys.scrubImage,
@@ -125,14 +93,7 @@ export function readOnlyCopyFrom(
   a: Record<string, string>,
   problems: { annotation: string; message: string }[],
 ): ReadOnlyCopySpec | undefined {
-  const take = <T>(key: string, parse: (v: string) => Parsed<T>): T | undefined => {
-    const v = a[key];
-    if (v === undefined) return undefined;
-    const r = parse(v);
-    if (r.ok) return r.value;
-    problems.push({ annotation: key, message: r.message });
-    return undefined;
-  };
+  const take = annotationReader(a, problems);
   const before = problems.length;
   const name = take(specKeys.readOnlyCopy, parseClaimName);
   if (a[specKeys.readOnlyCopy] === undefined) {
@@ -201,7 +162,7 @@ export function renderReadOnlyCopy(c: ReadOnlyCopySpec | undefined): Record<stri
   if (c.scrub) {
     out[specKeys.scrubImage] = c.scrub.image;
     out[specKeys.scrubCommand] = JSON.stringify(c.scrub.command);
-    out[specKeys.scrubTimeout] = renderTimeout(c.scrub.timeoutSeconds);
+    out[specKeys.scrubTimeout] = renderDuration(c.scrub.timeoutSeconds);
     if (c.scrub.runAsUser !== undefined) out[specKeys.scrubRunAsUser] = String(c.scrub.runAsUser);
   }
   return out;

@@ -3,6 +3,7 @@
 import { destinationOnlyKeys, sourceOnlyKeys, specKeys, specPrefix, statusPrefix } from './keys.ts';
 import { knownMethod } from './methods.ts';
 import {
+  annotationReader,
   parseBool,
   parseCount,
   parseEndpoint,
@@ -29,6 +30,7 @@ import {
   targetKeyProblem,
   type TargetSpec,
 } from './targets.ts';
+import { parseQuiesce, renderQuiesce, type QuiesceSpec } from './quiesce.ts';
 
 export interface SourceSpec {
   role: 'source';
@@ -51,6 +53,8 @@ export interface SourceSpec {
    * keys suffixed `.NAME`; absent when the source has only the default.
    */
   extraTargets?: TargetSpec[];
+  /** Application-consistent copies: the hook run around each point-in-time copy. */
+  quiesce?: QuiesceSpec;
 }
 
 export interface DestinationSpec {
@@ -140,14 +144,7 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
     return { enabled: true, problems };
   }
 
-  const take = <T>(key: string, parse: (v: string) => Parsed<T>): T | undefined => {
-    const v = a[key];
-    if (v === undefined) return undefined;
-    const r = parse(v);
-    if (r.ok) return r.value;
-    problems.push({ annotation: key, message: r.message });
-    return undefined;
-  };
+  const take = annotationReader(a, problems);
   const need = <T>(key: string, parse: (v: string) => Parsed<T>, what: string): T | undefined => {
     if (a[key] === undefined) {
       problems.push({ annotation: key, message: `missing: a ${role} needs ${what}` });
@@ -244,6 +241,8 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
       checksumEvery,
     };
   };
+  const hook = parseQuiesce(a, method);
+  problems.push(...hook.problems);
   const first = parseTarget(defaultTarget);
   const extraTargets = [...targetNames].sort().map(parseTarget);
   targetProblems(
@@ -262,6 +261,7 @@ function parseSpecKeys(a: Record<string, string>): ParsedSpec {
       ...targetFields(first),
       liveRequiresRwo,
       ...(extraTargets.length ? { extraTargets: extraTargets as TargetSpec[] } : {}),
+      ...(hook.quiesce ? { quiesce: hook.quiesce } : {}),
     },
     problems,
   };
@@ -335,6 +335,7 @@ export function renderSpec(spec: ReplicationSpec): Record<string, string> {
     if (t.endpoint !== undefined) out[key(specKeys.endpoint)] = t.endpoint;
     if (t.syncRequested !== undefined) out[key(specKeys.syncRequested)] = t.syncRequested;
   }
+  if (spec.quiesce) Object.assign(out, renderQuiesce(spec.quiesce));
   return out;
 }
 
@@ -369,6 +370,7 @@ export function specForTarget(spec: SourceSpec, target: TargetSpec): SourceSpec 
     method: spec.method,
     ...targetFields(target),
     liveRequiresRwo: spec.liveRequiresRwo,
+    ...(spec.quiesce ? { quiesce: spec.quiesce } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // A user who writes a malformed status value is told so by the webhook.
 import { statusKeys, statusPrefix } from './keys.ts';
 import { defaultTarget, splitTargetKey, targetKey, targetKeyProblem } from './targets.ts';
+import type { Consistency } from './quiesce.ts';
 import { parseCount, parseTime, type Parsed } from './values.ts';
 
 export type SyncResult = 'Running' | 'Succeeded' | 'Failed';
@@ -37,6 +38,14 @@ export interface ReplicationStatus {
   /** The history snapshot the last scrub step ran on. */
   scrubSnapshot?: string;
   scrubError?: string;
+  lastSyncConsistency?: Consistency;
+  /** Set while the application's pods are quiesced (a restarted replicator unquiesces them). */
+  quiescedAt?: string;
+  /** The pods and containers quiesced, `POD/CONTAINER` comma-separated. */
+  quiescedPods?: string;
+  /** The unquiesce argv (JSON) to run, recorded with the quiesce: editing the hook meanwhile changes nothing. */
+  quiescedUndo?: string;
+  quiesceError?: string;
 }
 
 type Field = keyof ReplicationStatus;
@@ -49,6 +58,13 @@ const parseDuration = (v: string): Parsed<number> =>
   /^\d+(\.\d+)?s$/.test(v)
     ? { ok: true, value: Number(v.slice(0, -1)) }
     : { ok: false, message: `"${v}" is not a duration in seconds, e.g. "12.5s"` };
+const parseConsistency = (v: string): Parsed<Consistency> =>
+  v === 'ApplicationConsistent' || v === 'CrashConsistent'
+    ? { ok: true, value: v }
+    : {
+        ok: false,
+        message: `"${v}" is not a consistency: ApplicationConsistent or CrashConsistent`,
+      };
 const parseText = (v: string): Parsed<string> => ({ ok: true, value: v });
 const parseBig = (v: string): Parsed<number> => parseCount(v, 0, Number.MAX_SAFE_INTEGER);
 
@@ -75,6 +91,11 @@ const fields: { [F in Field]: (v: string) => Parsed<NonNullable<ReplicationStatu
   scrubResult: parseResult,
   scrubSnapshot: parseText,
   scrubError: parseText,
+  lastSyncConsistency: parseConsistency,
+  quiescedAt: parseTime,
+  quiescedPods: parseText,
+  quiescedUndo: parseText,
+  quiesceError: parseText,
 };
 
 const fieldNames = Object.keys(fields) as Field[];

@@ -26,12 +26,11 @@ export const perTargetSpecKeys: readonly string[] = [
 export const maxAnnotationNameLength = 63;
 
 const nameOf = (key: string) => key.slice(key.indexOf('/') + 1);
-const longestPerTargetName = Math.max(
-  ...[
-    ...perTargetSpecKeys,
-    ...Object.values(statusKeys).filter((k) => !destinationStatusKeys.includes(k)),
-  ].map((k) => nameOf(k).length),
-);
+const longestPerTargetKey = [
+  ...perTargetSpecKeys,
+  ...Object.values(statusKeys).filter((k) => !destinationStatusKeys.includes(k)),
+].reduce((a, b) => (nameOf(b).length > nameOf(a).length ? b : a));
+const longestPerTargetName = nameOf(longestPerTargetKey).length;
 /** So that every per-target key, `NAME.TARGET`, stays within 63 characters. */
 export const maxTargetNameLength = maxAnnotationNameLength - longestPerTargetName - 1;
 
@@ -71,7 +70,7 @@ export function parseTargetName(v: string): Parsed<string> {
       ok: false,
       message:
         `target name "${v}" is ${v.length} characters: at most ${maxTargetNameLength}, so that every per-target key ` +
-        `(the longest is ${statusPrefix}consecutive-failures.TARGET) stays within Kubernetes' ${maxAnnotationNameLength}-character limit for an annotation name`,
+        `(the longest is ${longestPerTargetKey}.TARGET) stays within Kubernetes' ${maxAnnotationNameLength}-character limit for an annotation name`,
     };
   }
   return { ok: true, value: v };

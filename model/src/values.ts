@@ -119,3 +119,73 @@ export function parseMethodName(v: string): Parsed<string> {
     message: `"${v}" is not a method name: use live, snapshot, clone or a vendor's method (a DNS-1123 name)`,
   };
 }
+
+/**
+ * A command as a JSON array of strings, run as written: no shell unless the
+ * user names one (`["sh", "-c", "..."]`). `example` shows the form. Pure.
+ */
+export function parseArgv(v: string, example: string): Parsed<string[]> {
+  const form = `use a JSON array of strings, e.g. ${example}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(v);
+  } catch {
+    return { ok: false, message: `"${v}" is not a JSON array: ${form}` };
+  }
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length > 256 ||
+    !value.every((w) => typeof w === 'string' && !w.includes('\0')) ||
+    value[0] === ''
+  ) {
+    return { ok: false, message: `${JSON.stringify(value)} is not a command: ${form}` };
+  }
+  return { ok: true, value: value as string[] };
+}
+
+export function renderArgv(argv: readonly string[]): string {
+  return JSON.stringify(argv);
+}
+
+/** A duration as Kubernetes writes them (`30s`, `10m`, `1h30m`), in whole seconds within bounds. Pure. */
+export function parseDuration(v: string, minSeconds: number, maxSeconds: number): Parsed<number> {
+  const m = /^(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s)?$/.exec(v);
+  const seconds =
+    m && v !== '' ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : -1;
+  if (seconds < minSeconds || seconds > maxSeconds) {
+    return {
+      ok: false,
+      message: `"${v}" is not a duration from ${renderDuration(minSeconds)} to ${renderDuration(maxSeconds)}: use e.g. "30s", "10m" or "1h30m"`,
+    };
+  }
+  return { ok: true, value: seconds };
+}
+
+/** The shortest form parseDuration reads back: `90` is `1m30s`, `3600` is `1h`. */
+export function renderDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
+  return out || '0s';
+}
+
+/**
+ * A reader of optional annotations: the parsed value, or undefined when the
+ * key is absent or its value bad; each bad value is added to `problems`,
+ * naming its annotation.
+ */
+export function annotationReader(
+  a: Record<string, string>,
+  problems: { annotation: string; message: string }[],
+): <T>(key: string, parse: (v: string) => Parsed<T>) => T | undefined {
+  return (key, parse) => {
+    const v = a[key];
+    if (v === undefined) return undefined;
+    const r = parse(v);
+    if (r.ok) return r.value;
+    problems.push({ annotation: key, message: r.message });
+    return undefined;
+  };
+}

@@ -1,12 +1,17 @@
 // The replicator's only door to the Kubernetes API: generic object calls with
-// the patch content type that matches each body, and pod logs.
+// the patch content type that matches each body, pod logs, and commands run in
+// a container (pods/exec) for quiesce hooks.
+import { Writable } from 'node:stream';
 import {
   CoreV1Api,
+  Exec,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   type KubernetesObject,
+  type V1Status,
 } from '@kubernetes/client-node';
+import type { HookOutcome } from './quiesce.ts';
 
 export interface Kube {
   list<T extends KubernetesObject>(
@@ -27,6 +32,81 @@ export interface Kube {
   mergePatch<T extends KubernetesObject>(obj: T, patch: object): Promise<T>;
   delete(obj: KubernetesObject): Promise<void>;
   podLog(namespace: string, pod: string, container: string): Promise<string>;
+  /**
+   * Runs argv in a container (pods/exec over WebSocket) and says how it
+   * ended; a command still running after timeoutMs is left to itself (the
+   * connection is closed). Rejects only when the API server cannot be reached.
+   */
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    timeoutMs: number,
+  ): Promise<HookOutcome>;
+}
+
+/** The closing Status of an exec as an outcome. Pure. */
+export function execOutcome(status: V1Status, stderr: string): HookOutcome {
+  if (status.status === 'Success') return { kind: 'exited', exitCode: 0, stderr };
+  const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
+  if (code !== undefined && /^\d+$/.test(code))
+    return { kind: 'exited', exitCode: Number(code), stderr };
+  return { kind: 'refused', message: status.message ?? 'the command failed' };
+}
+
+/** Keeps the last `limit` bytes written to it. */
+function tail(limit: number): { stream: Writable; text: () => string } {
+  let buf = Buffer.alloc(0);
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length > limit) buf = buf.subarray(buf.length - limit);
+      cb();
+    },
+  });
+  return { stream, text: () => buf.toString('utf8') };
+}
+
+function execIn(kc: KubeConfig): Kube['exec'] {
+  return (namespace, pod, container, command, timeoutMs) =>
+    new Promise<HookOutcome>((resolve, reject) => {
+      const out = tail(4096);
+      const err = tail(4096);
+      let settled = false;
+      let socket: { close(): void } | undefined;
+      const done = (o: HookOutcome): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(o);
+      };
+      const timer = setTimeout(() => {
+        done({ kind: 'timed-out' });
+        socket?.close();
+      }, timeoutMs);
+      new Exec(kc)
+        .exec(namespace, pod, container, command, out.stream, err.stream, null, false, (status) =>
+          done(execOutcome(status, err.text())),
+        )
+        .then((ws: { close(): void; on(e: 'close', f: () => void): void }) => {
+          socket = ws;
+          if (settled) ws.close();
+          ws.on('close', () =>
+            done({ kind: 'refused', message: 'the connection closed before the command ended' }),
+          );
+        })
+        .catch((e: unknown) => {
+          const message = (e as { message?: string }).message ?? String(e);
+          // The API server answered the upgrade with a refusal (403, 404, 400): no retry helps.
+          if (/Unexpected server response: 4\d\d/.test(message)) done({ kind: 'refused', message });
+          else if (!settled) {
+            settled = true;
+            clearTimeout(timer);
+            reject(new Error(`exec in pod ${namespace}/${pod}: ${message}`));
+          }
+        });
+    });
 }
 
 function isNotFound(err: unknown): boolean {
@@ -98,5 +178,6 @@ export function kubeFrom(kc: KubeConfig): Kube {
     },
     podLog: (namespace, name, container) =>
       core.readNamespacedPodLog({ namespace, name, container }),
+    exec: execIn(kc),
   };
 }

@@ -17,10 +17,12 @@ import {
   type SourceSpec,
 } from '../../model/src/index.ts';
 import { decideSource, type BackoffPolicy } from './decide.ts';
+import { quiesce, quiesceRecord, unquiesce } from './hooks.ts';
 import type { Kube } from './kube.ts';
 import { syncIdAt, syncIdLabel, syncObjectName } from './naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf, type VolumeSnapshot } from './objects.ts';
 import { component, type Owned } from './owned.ts';
+import { copyCut } from './quiesce.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface SourceContext {
@@ -221,12 +223,16 @@ async function reconcileTarget(
 
   if (sync) {
     const job = sync.job;
-    if (job?.status?.succeeded || job?.status?.failed)
-      return finish(c, pvc, t, status, sync, owned);
     const started = status.lastSyncStart ? Date.parse(status.lastSyncStart) : now.getTime();
     const late = now.getTime() - started > c.copyTimeoutSeconds * 1000;
     const snapError = sync.snapshot?.status?.error?.message;
     const copyBound = sync.claim?.status?.phase === 'Bound';
+    const ended = Boolean(job?.status?.succeeded || job?.status?.failed);
+    // The application goes on once its copy is cut, or once the sync cannot use it.
+    const record = quiesceRecord(status);
+    if (record && (copyCut(sync) || ended || snapError || (late && !copyBound)))
+      await unquiesce(c, pvc, spec.quiesce, record, t.name);
+    if (ended) return finish(c, pvc, t, status, sync, owned);
     // The Job is created before the copy binds (a WaitForFirstConsumer class
     // binds only for a pod), so a copy that never binds is caught here.
     if (snapError || (late && !copyBound)) {
@@ -260,6 +266,9 @@ async function reconcileTarget(
     return;
   }
 
+  // A quiesce recorded with no copy left (a replicator stopped midway): undo it first.
+  const leftover = quiesceRecord(status);
+  if (leftover) await unquiesce(c, pvc, spec.quiesce, leftover, t.name);
   const method = knownMethod(spec.method);
   if (
     status.lastSyncResult === 'Running' &&
@@ -271,7 +280,8 @@ async function reconcileTarget(
     // the sync is carried on, not lost (nor started twice).
     const syncId = syncIdAt(new Date(status.lastSyncStart));
     await c.recorder.event(pvc, 'Normal', 'SyncResumed', `${t.says}sync ${syncId} resumed`);
-    await createCopy(c, pvc, method.name, syncId, t.name);
+    if (await prepareCopy(c, pvc, spec, t, status, syncId, owned))
+      await createCopy(c, pvc, method.name, syncId, t.name);
     return;
   }
   const d = decideSource({ spec, status, now, syncRunning: false }, c.backoff);
@@ -298,7 +308,41 @@ async function reconcileTarget(
     'SyncStarted',
     `${t.says}sync ${syncId} started (${d.trigger}, ${spec.method}${d.checksum ? ', checksum pass' : ''})`,
   );
-  await createCopy(c, pvc, spec.method, syncId, t.name);
+  const running: ReplicationStatus = {
+    ...status,
+    lastSyncStart: now.toISOString(),
+    lastSyncResult: 'Running',
+  };
+  if (await prepareCopy(c, pvc, spec, t, running, syncId, owned))
+    await createCopy(c, pvc, spec.method, syncId, t.name);
+}
+
+/**
+ * Runs the quiesce hook, if any, and records the consistency the copy will
+ * have. False when the hook failed: the sync is recorded as failed then (the
+ * application asked for consistent copies; a crash-consistent one in their
+ * place would be a surprise), and retried with the usual backoff. Each target
+ * quiesces for its own copy: targets syncing at once quiesce the application
+ * once each.
+ */
+async function prepareCopy(
+  c: SourceContext,
+  pvc: V1PersistentVolumeClaim,
+  spec: SourceSpec,
+  t: TargetScope,
+  status: ReplicationStatus,
+  syncId: string,
+  owned: Owned,
+): Promise<boolean> {
+  const r = spec.quiesce
+    ? await quiesce(c, pvc, spec.quiesce, t.name)
+    : { consistency: 'CrashConsistent' as const };
+  if ('error' in r) {
+    await finish(c, pvc, t, status, { syncId }, owned, `quiesce failed: ${r.error}`);
+    return false;
+  }
+  await patchStatus(c, pvc, t, { lastSyncConsistency: r.consistency });
+  return true;
 }
 
 /** The point-in-time copy a sync reads from: a clone, or a snapshot to restore. */

@@ -11,6 +11,7 @@ import { replicatorMetrics } from '../../replicator/src/metrics.ts';
 import { reconcileAll, runReplicator, type ReplicatorOptions } from '../../replicator/src/run.ts';
 import { buildAll, find } from './support/kustomize.ts';
 import { recordingKube, type Request } from './support/recording-kube.ts';
+import { quiesceRole } from '../../plugin/src/plan/quiesce-rbac.ts';
 
 const NS = 'scribe-system';
 
@@ -37,7 +38,11 @@ const source = (method: string) => ({
 async function exercise(): Promise<Request[]> {
   const api = recordingKube();
   const claims = [
-    claim('data', source('clone')),
+    claim('data', {
+      ...source('clone'),
+      'scribe.backube.io/quiesce-command': '["sync"]',
+      'scribe.backube.io/unquiesce-command': '["true"]',
+    }),
     claim('snap', source('snapshot')),
     claim('stuck', source('clone')),
     claim('backup', {
@@ -54,6 +59,17 @@ async function exercise(): Promise<Request[]> {
     expect(parseSpec(c.metadata.annotations).spec, c.metadata.name).toBeDefined();
     api.put(c);
   }
+  // The application that mounts 'data': its quiesce hook runs there.
+  api.put({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'db-0', namespace: 'app' },
+    spec: {
+      containers: [{ name: 'db', volumeMounts: [{ name: 'd', mountPath: '/data' }] }],
+      volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+    },
+    status: { phase: 'Running', containerStatuses: [{ name: 'db', state: { running: {} } }] },
+  } as never);
   let clock = new Date('2026-01-01T00:00:10Z');
   const o: ReplicatorOptions = {
     kube: api.kube,
@@ -205,6 +221,14 @@ async function exercise(): Promise<Request[]> {
   expect(left('backup').length).toBeGreaterThan(0);
   expect(new Set(left('backup'))).toEqual(new Set(['VolumeSnapshot/history']));
   expect(left('stuck')).toEqual([]);
+  // The hook ran around the copy: quiesce before it, unquiesce once it was cut.
+  expect(api.execs.map((e) => `${e.pod} ${e.command.join(' ')}`)).toEqual([
+    'db-0 sync',
+    'db-0 true',
+  ]);
+  expect(annotations('data')['status.scribe.backube.io/last-sync-consistency']).toBe(
+    'ApplicationConsistent',
+  );
   return api.requests;
 }
 
@@ -219,16 +243,18 @@ describe("the replicator's RBAC, from its code", () => {
     const base = buildAll().get('base')!;
     const cluster = find<V1ClusterRole>(base, 'ClusterRole', 'scribe-replicator').rules!;
     const lease = find<V1Role>(base, 'Role', 'scribe-replicator').rules!;
+    // pods/exec is granted per namespace, by enable --quiesce-command.
+    const hooks = quiesceRole('app').rules!;
     const requests = await exercise();
     const inScribe = (r: Request) => r.namespace === NS;
     // Only the Lease lives in Scribe's namespace; everything else in the claims'.
     expect(new Set(requests.filter(inScribe).map((r) => r.resource))).toEqual(new Set(['leases']));
-    const denied = requests.filter(
-      (r) => !(inScribe(r) ? lease : cluster).some((rule) => covers(rule, r)),
-    );
+    const rulesFor = (r: Request) =>
+      inScribe(r) ? lease : r.resource === 'pods/exec' ? hooks : cluster;
+    const denied = requests.filter((r) => !rulesFor(r).some((rule) => covers(rule, r)));
     expect(denied).toEqual([]);
     const used = new Set(requests.map((r) => `${r.verb} ${r.resource}`));
-    const unused = [...cluster, ...lease].flatMap((rule) =>
+    const unused = [...cluster, ...lease, ...hooks].flatMap((rule) =>
       rule.verbs
         .flatMap((v) => (rule.resources ?? []).map((res) => `${v} ${res}`))
         .filter((g) => !used.has(g)),

@@ -73,14 +73,22 @@ describe("a destination's read-only copy", () => {
     [specKeys.readOnlyCopyStorageClass, 'Fast SSD', /not a valid StorageClass name/],
     [specKeys.scrubImage, 'Registry/Tools:latest', /not an image reference/],
     [specKeys.scrubImage, 'scrub; rm -rf /', /not an image reference/],
-    [specKeys.scrubCommand, 'rm -rf /data/secrets', /not valid JSON: use a JSON array of strings/],
+    [
+      specKeys.scrubCommand,
+      'rm -rf /data/secrets',
+      /"rm -rf \/data\/secrets" is not a JSON array: use a JSON array of strings/,
+    ],
     [specKeys.scrubCommand, '[]', /\[\] is not a command/],
     [specKeys.scrubCommand, '["sh", 1]', /is not a command/],
     [specKeys.scrubCommand, '{"cmd":"x"}', /is not a command/],
     [specKeys.scrubCommand, '[""]', /is not a command/],
-    [specKeys.scrubTimeout, '10', /not a timeout from 10s to 24h: use e.g. "600s"/],
-    [specKeys.scrubTimeout, '5s', /not a timeout/],
-    [specKeys.scrubTimeout, '25h', /not a timeout/],
+    [
+      specKeys.scrubTimeout,
+      '10',
+      /"10" is not a duration from 10s to 24h: use e.g. "30s", "10m" or "1h30m"/,
+    ],
+    [specKeys.scrubTimeout, '5s', /not a duration/],
+    [specKeys.scrubTimeout, '25h', /not a duration/],
     [specKeys.scrubRunAsUser, '0', /not a non-root UID/],
   ])('rejects %s=%j naming the annotation', (key, value, message) => {
     const a = {

@@ -172,7 +172,7 @@ describe('fan-out targets in the replication spec', () => {
   });
 
   it('refuses a target name that would make a key longer than 63 characters', () => {
-    expect(maxTargetNameLength).toBe(63 - 'consecutive-failures'.length - 1);
+    expect(maxTargetNameLength).toBe(63 - 'last-sync-consistency'.length - 1);
     const long = 'a'.repeat(maxTargetNameLength + 1);
     expect(parseTargetName('a'.repeat(maxTargetNameLength))).toEqual({
       ok: true,

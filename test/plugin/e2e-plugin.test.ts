@@ -497,6 +497,12 @@ describe.skipIf(!hasKubectl)('kubectl scribe against two stand-in clusters', () 
       'ReadOnlyMany',
       ':4',
     ]);
+    expect(await words('enable', 'pvc', 'data', '--quiesce-')).toEqual([
+      '--quiesce-command',
+      '--quiesce-container',
+      '--quiesce-timeout',
+      ':4',
+    ]);
   });
 
   it('disable cleans up both clusters and keeps the destination data', async () => {

@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { parseSpec, renderSpec, specKeys } from '../../model/src/index.ts';
 import { capabilitiesOf } from '../../plugin/src/plan/capabilities.ts';
 import {
+  commandFlag,
   parseTo,
   planEnable,
+  planQuiesce,
   scribeWebhookDomain,
   type EnableInputs,
 } from '../../plugin/src/plan/enable.ts';
@@ -401,5 +403,60 @@ describe('small pure parts', () => {
       b: null,
       [specKeys.method]: 'clone',
     });
+  });
+});
+
+describe('quiesce flags', () => {
+  it('writes the hook: JSON argv as is, other text through sh -c, the timeout and container', () => {
+    const p = planEnable(
+      inputs({
+        opt: {
+          quiesce: {
+            command: 'psql -c CHECKPOINT',
+            unquiesceCommand: '["true"]',
+            container: 'postgres',
+            timeout: '1m',
+          },
+        },
+      }),
+    );
+    expect(p.errors).toEqual([]);
+    expect(p.sourceSpec.quiesce).toEqual({
+      command: ['sh', '-c', 'psql -c CHECKPOINT'],
+      unquiesceCommand: ['true'],
+      container: 'postgres',
+      timeoutSeconds: 60,
+    });
+    expect(renderSpec({ ...p.sourceSpec, endpoint: '1.2.3.4:2222' })).toMatchObject({
+      [specKeys.quiesceCommand]: '["sh","-c","psql -c CHECKPOINT"]',
+      [specKeys.quiesceTimeout]: '1m',
+    });
+    expect(commandFlag('  ["a"]')).toBe('  ["a"]');
+  });
+
+  it('keeps the hook the PVC has when no flag is given; "" removes it', () => {
+    const had = { command: ['sync'], timeoutSeconds: 30 };
+    expect(planQuiesce(undefined, had, 'clone')).toEqual({ quiesce: had, errors: [] });
+    expect(planQuiesce({ command: '' }, had, 'clone')).toEqual({ errors: [] });
+    expect(planQuiesce({ timeout: '10s' }, had, 'clone').quiesce).toEqual({
+      command: ['sync'],
+      timeoutSeconds: 10,
+    });
+  });
+
+  it("says which flag is wrong, in the model's words", () => {
+    expect(planQuiesce({ timeout: '10s' }, undefined, 'clone').errors).toEqual([
+      '--unquiesce-command, --quiesce-container and --quiesce-timeout need --quiesce-command',
+    ]);
+    expect(planQuiesce({ command: '["sync"', timeout: 'soon' }, undefined, 'clone').errors).toEqual(
+      [
+        'invalid --quiesce-command: "["sync"" is not a JSON array: use a JSON array of strings, e.g. ["fsfreeze","--freeze","/data"] or ["sh","-c","sync"]',
+        'invalid --quiesce-timeout: "soon" is not a duration from 1s to 10m: use e.g. "30s", "10m" or "1h30m"',
+      ],
+    );
+    const live = planEnable(inputs({ opt: { method: 'live', quiesce: { command: 'sync' } } }));
+    expect(live.errors.join('\n')).toContain(
+      'invalid --quiesce-command: method "live" makes no point-in-time copy to quiesce for',
+    );
   });
 });

@@ -100,7 +100,7 @@ describe('which target each --to is', () => {
       'arn-aws-eks-eu-west-1-1234-cluster-lake',
     );
     expect(targetNameFromContext('default')).toBe('target');
-    expect(targetNameFromContext('x'.repeat(80)).length).toBe(42);
+    expect(targetNameFromContext('x'.repeat(80)).length).toBe(41);
   });
 });
 

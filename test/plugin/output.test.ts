@@ -109,7 +109,7 @@ describe('status rows', () => {
     );
   });
 
-  it('-A adds the namespace first; -o wide adds endpoint, source, duration, next sync, snapshot, read-only copy, error', () => {
+  it('-A adds the namespace first; -o wide adds endpoint, source, duration, next sync, snapshot, read-only copy, consistency, error', () => {
     const row = replicationRow(pvc(source))!;
     const all = renderTable([row], statusColumns(now, true), true).split('\n')[0]!;
     expect(all.split(/\s{3,}/)).toEqual([
@@ -130,6 +130,7 @@ describe('status rows', () => {
       'NEXT SYNC',
       'SNAPSHOT',
       'READ-ONLY COPY',
+      'CONSISTENCY',
       'ERROR',
     ]);
   });
@@ -289,6 +290,24 @@ describe('the CLI', () => {
     expect(JSON.parse(v.stdout).clientVersion.moverImage).toMatch(/^ghcr\.io\/backube\/scribe:v\d/);
     const sub = await run(bin, ['help', 'sync', 'pvc']);
     expect(sub.stdout).toMatch(/USAGE\n {2}\$ kubectl scribe sync pvc NAME/);
+    const enable = await run(bin, ['enable', 'pvc', '--help']);
+    expect(enable.stdout).toContain('--quiesce-command=<value>');
+    expect(enable.stdout).toContain('--quiesce-timeout=<value>');
+    expect(enable.stdout).toContain('--quiesce-command makes copies application-consistent');
+    // Completion offers the hook flags, read from the command's real flags.
+    const completeBin = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      'plugin',
+      'bin',
+      'scribe-complete.js',
+    );
+    const words = await run(process.execPath, [completeBin, 'enable', 'pvc', 'data', '--quiesce-']);
+    expect(words.stdout).toBe('--quiesce-command\n--quiesce-container\n--quiesce-timeout\n:4\n');
+    expect(
+      (await run(process.execPath, [completeBin, 'enable', 'pvc', 'data', '--unq'])).stdout,
+    ).toBe('--unquiesce-command\n:4\n');
   });
 
   it('bad input gets one kubectl-style error line and exit status 1', async () => {

@@ -62,7 +62,7 @@ describe('the read-only copy flags', () => {
     ).toEqual([
       'invalid --scrub-image: "Bad Image" is not an image reference: use e.g. "registry.example.com/tools/scrub:1.2"',
       'invalid --scrub-command: [1] is not a command: use a JSON array of strings, e.g. ["/bin/scrub", "--table", "users"]',
-      'invalid --scrub-timeout: "1d" is not a timeout from 10s to 24h: use e.g. "600s", "10m" or "1h"',
+      'invalid --scrub-timeout: "1d" is not a duration from 10s to 24h: use e.g. "30s", "10m" or "1h30m"',
     ]);
     expect(planReadOnlyCopy({ name: 'data' }, undefined, 'data').errors).toEqual([
       '--read-only-copy data is the destination PVC itself: name another PVC, e.g. --read-only-copy data-ro',

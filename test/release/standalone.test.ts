@@ -160,6 +160,10 @@ describe.skipIf(!canBuild)('the standalone kubectl-scribe', () => {
         .split('\n');
     expect(await words('')).toEqual([...new Set(catalog.map((c) => c.id.split(':')[0])), ':4']);
     expect(await words('status', '-o', '')).toEqual(['json', 'yaml', 'wide', ':4']);
+    expect(await words('enable', 'pvc', 'data', '--unquiesce')).toEqual([
+      '--unquiesce-command',
+      ':4',
+    ]);
   });
 
   it('talks to a cluster over TLS as the sources do', async () => {

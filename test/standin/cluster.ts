@@ -53,7 +53,7 @@ export interface ClusterOptions {
   /**
    * Which loopback blocks the cluster's addresses come from: pods
    * 127.(10+n), services 127.(40+n), load balancers 127.(70+n), the node
-   * 127.(100+n).0.1. Default: a new n per cluster in this process.
+   * 127.(100+n).0.1. Default: a new n per cluster, starting at this process's pid modulo 30.
    */
   addressBlock?: number;
   /** Pods of other images run `sleep` instead of staying Pending. */
@@ -114,7 +114,10 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-let nextBlock = 0;
+// Test processes that run at the same time (parallel suites, several
+// checkouts on one machine) would otherwise all start at block 0 and fight
+// over the same addresses and ports: each starts where its pid says.
+let nextBlock = process.pid % 30;
 
 const badRequest = (message: string): ApiError =>
   new ApiError({
@@ -234,6 +237,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       name: o.name,
       unservedGroups: snapshotApi ? [] : [SNAPSHOT_GROUP],
       admission: o.admission?.(deps),
+      podExec: async (r) => {
+        if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
+        try {
+          return await late.kubelet.exec(r);
+        } catch (err) {
+          throw badRequest(`unable to upgrade connection: ${(err as Error).message}`);
+        }
+      },
       podLogs: async (ns, pod, container) => {
         if (late.kubelet === undefined) throw badRequest('the kubelet is not running');
         try {

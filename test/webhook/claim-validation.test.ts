@@ -138,8 +138,8 @@ describe('claim validation on the captured AdmissionReviews', () => {
     ],
     [
       'a target name too long for its keys',
-      { [`scribe.backube.io/destination.${'t'.repeat(43)}`]: 'lake/bi/data' },
-      /is 43 characters: at most 42, so that every per-target key/,
+      { [`scribe.backube.io/destination.${'t'.repeat(42)}`]: 'lake/bi/data' },
+      /is 42 characters: at most 41, so that every per-target key/,
     ],
     [
       'a per-source key given a target suffix',

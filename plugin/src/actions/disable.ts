@@ -9,9 +9,10 @@ import {
 } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { CliError } from '../errors.ts';
-import { gone } from '../kube/api-errors.ts';
+import { ApiError, gone } from '../kube/api-errors.ts';
 import type { Cluster } from '../kube/cluster.ts';
 import { replicationNames } from '../plan/objects.ts';
+import { quiesceRbacName, quiesceRole, quiesceRoleBinding } from '../plan/quiesce-rbac.ts';
 import { connect, connectContext } from './connect.ts';
 import { chooseTargets } from './sync.ts';
 
@@ -77,6 +78,41 @@ function destinationSteps(
     }
     return steps;
   })();
+}
+
+/**
+ * The exec grant for quiesce hooks goes with the namespace's last hook: when
+ * no other claim there has one. A user who may not delete it is told what
+ * is left.
+ */
+async function quiesceRbacSteps(
+  src: Cluster,
+  ns: string,
+  name: string,
+  where: string,
+  leftovers: string[],
+): Promise<Step[]> {
+  const claims = await src.listPvcs(ns);
+  const others = (claims.items ?? []).some((c) => {
+    const sp = parseSpec(c.metadata?.annotations).spec;
+    return c.metadata?.name !== name && sp?.role === 'source' && sp.quiesce !== undefined;
+  });
+  if (others) return [];
+  const tolerate = async (p: Promise<unknown>): Promise<unknown> => {
+    try {
+      return await gone(p);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== 403) throw e;
+      leftovers.push(
+        `role and rolebinding ${quiesceRbacName} ${where} still let the replicator exec in this namespace's pods, and you may not delete them: ask an admin to (kubectl delete role,rolebinding -n ${ns} ${quiesceRbacName})`,
+      );
+      return false;
+    }
+  };
+  return [quiesceRoleBinding(ns), quiesceRole(ns)].map((o) => ({
+    line: `${String(o.kind).toLowerCase()}.rbac.authorization.k8s.io/${quiesceRbacName} deleted ${where}`,
+    run: () => tolerate(src.deleteRbac(o)),
+  }));
 }
 
 export async function disablePvc(name: string, flags: DisableFlags): Promise<void> {
@@ -150,6 +186,9 @@ export async function disablePvc(name: string, flags: DisableFlags): Promise<voi
         run: () => gone(src.deleteSecret(ns, t.secret)),
       });
     }
+    // The hook is the PVC's: its Role goes with the replication, not with one target.
+    if (spec?.quiesce && (flags.target === undefined || others.length === 0))
+      steps.push(...(await quiesceRbacSteps(src, ns, name, where, leftovers)));
     dst = dsts[0];
     closeLater.push(...dsts.slice(1));
     if (flags['dry-run']) {

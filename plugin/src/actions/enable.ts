@@ -20,6 +20,7 @@ import { defaultStorageClass } from '../plan/capabilities.ts';
 import { planEnable, type EnablePlan, type ServiceType } from '../plan/enable.ts';
 import { executeEnable } from '../plan/execute-enable.ts';
 import { managedBy, replicationNames, type KeyMaterial } from '../plan/objects.ts';
+import { quiesceRbacName, quiesceRole, quiesceRoleBinding } from '../plan/quiesce-rbac.ts';
 import { planTargets, scheduleCountMessage, type TargetChoice } from '../plan/targets.ts';
 import { MOVER_IMAGE } from '../version.ts';
 import { connect, connectContext } from './connect.ts';
@@ -36,6 +37,10 @@ export interface EnableFlags extends KubeFlagValues {
   'service-type'?: string | undefined;
   'endpoint-timeout'?: string | undefined;
   'skip-webhook-check'?: boolean;
+  'quiesce-command'?: string | undefined;
+  'unquiesce-command'?: string | undefined;
+  'quiesce-container'?: string | undefined;
+  'quiesce-timeout'?: string | undefined;
   'dry-run'?: boolean;
   output?: string | undefined;
   'read-only-copy'?: string | undefined;
@@ -236,6 +241,12 @@ async function enableTarget(
           scrubTimeout: flags['scrub-timeout'],
           scrubRunAsUser: flags['scrub-run-as-user'],
         },
+        quiesce: {
+          command: flags['quiesce-command'],
+          unquiesceCommand: flags['unquiesce-command'],
+          container: flags['quiesce-container'],
+          timeout: flags['quiesce-timeout'],
+        },
       },
     });
     const which = t.name === defaultTarget ? '' : ` (target ${t.name})`;
@@ -357,6 +368,14 @@ function dryRunObjects(plan: EnablePlan): {
       ]),
       line: `secret/${plan.names.sourceSecret} created (dry run) ${where(s.context, s.namespace)}`,
     });
+  }
+  if (plan.sourceSpec.quiesce) {
+    for (const o of [quiesceRole(s.namespace), quiesceRoleBinding(s.namespace)])
+      objects.push({
+        context: s.context,
+        object: o,
+        line: `${String(o.kind).toLowerCase()}.rbac.authorization.k8s.io/${quiesceRbacName} created (dry run, unless present) ${where(s.context, s.namespace)}`,
+      });
   }
   if (plan.create.deployment) {
     objects.push({

@@ -8,6 +8,8 @@ import type {
   V1PodList,
   V1PersistentVolumeClaim,
   V1PersistentVolumeClaimList,
+  V1Role,
+  V1RoleBinding,
   V1Secret,
   V1Service,
   V1ServiceList,
@@ -179,6 +181,40 @@ export class Cluster {
       query: { fieldManager },
       body: secret,
       intent: { verb: 'create', resource: 'secrets', name: secret.metadata?.name, namespace },
+    });
+  }
+
+  /** A Role or RoleBinding (rbac.authorization.k8s.io/v1) in its namespace. */
+  createRbac<T extends V1Role | V1RoleBinding>(o: T): Promise<T> {
+    const namespace = o.metadata?.namespace ?? this.namespace;
+    const resource = o.kind === 'Role' ? 'roles' : 'rolebindings';
+    return this.rest.request({
+      method: 'POST',
+      path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${enc(namespace)}/${resource}`,
+      query: { fieldManager },
+      body: o,
+      intent: {
+        verb: 'create',
+        resource: `${resource}.rbac.authorization.k8s.io`,
+        name: o.metadata?.name,
+        namespace,
+      },
+    });
+  }
+
+  deleteRbac(o: V1Role | V1RoleBinding): Promise<unknown> {
+    const namespace = o.metadata?.namespace ?? this.namespace;
+    const resource = o.kind === 'Role' ? 'roles' : 'rolebindings';
+    const name = o.metadata?.name ?? '';
+    return this.rest.request({
+      method: 'DELETE',
+      path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${enc(namespace)}/${resource}/${enc(name)}`,
+      intent: {
+        verb: 'delete',
+        resource: `${resource}.rbac.authorization.k8s.io`,
+        name,
+        namespace,
+      },
     });
   }
 

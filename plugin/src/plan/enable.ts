@@ -14,6 +14,11 @@ import {
   fallbacks,
   findTarget,
   knownMethod,
+  parseQuiesce,
+  renderArgv,
+  renderDuration,
+  specKeys,
+  type QuiesceSpec,
   parseMethodName,
   parsePvcRef,
   parseSpec,
@@ -61,6 +66,8 @@ export interface EnableOptions {
   readOnlyCopy?: ReadOnlyCopyFlags | undefined;
   /** Which of the source's targets this destination is (default: the default target). */
   target?: string | undefined;
+  /** The quiesce flags as given (undefined: not given, keep what the PVC has). */
+  quiesce?: QuiesceFlags | undefined;
 }
 
 export interface EnableInputs {
@@ -131,6 +138,58 @@ export const scribeWebhookDomain = specPrefix.replace(/\/$/, '');
 
 function hasScribeWebhook(names: readonly string[]): boolean {
   return names.some((n) => n === scribeWebhookDomain || n.endsWith(`.${scribeWebhookDomain}`));
+}
+
+export interface QuiesceFlags {
+  command?: string | undefined;
+  unquiesceCommand?: string | undefined;
+  container?: string | undefined;
+  timeout?: string | undefined;
+}
+
+/** A flag's command as a JSON argv: a JSON array as is, other text for sh -c. Pure. */
+export function commandFlag(v: string): string {
+  return v.trimStart().startsWith('[') ? v : JSON.stringify(['sh', '-c', v]);
+}
+
+/**
+ * The quiesce hook enable writes: from the flags when any is given (checked
+ * by the model's rules, in the flags' names), else the one the PVC has.
+ * An empty --quiesce-command removes it. Pure.
+ */
+export function planQuiesce(
+  f: QuiesceFlags | undefined,
+  previous: QuiesceSpec | undefined,
+  method: string,
+): { quiesce?: QuiesceSpec; errors: string[] } {
+  const given = f && Object.values(f).some((v) => v !== undefined);
+  if (!given) return previous ? { quiesce: previous, errors: [] } : { errors: [] };
+  if (f.command === '') return { errors: [] };
+  const command = f.command ?? (previous ? renderArgv(previous.command) : undefined);
+  if (command === undefined)
+    return {
+      errors: [
+        '--unquiesce-command, --quiesce-container and --quiesce-timeout need --quiesce-command',
+      ],
+    };
+  const a: Record<string, string> = { [specKeys.quiesceCommand]: commandFlag(command) };
+  const unq =
+    f.unquiesceCommand ??
+    (previous?.unquiesceCommand ? renderArgv(previous.unquiesceCommand) : undefined);
+  if (unq) a[specKeys.unquiesceCommand] = commandFlag(unq);
+  const container = f.container ?? previous?.container;
+  if (container) a[specKeys.quiesceContainer] = container;
+  const timeout = f.timeout ?? (previous ? renderDuration(previous.timeoutSeconds) : undefined);
+  if (timeout) a[specKeys.quiesceTimeout] = timeout;
+  const flagOf: Record<string, string> = {
+    [specKeys.quiesceCommand]: '--quiesce-command',
+    [specKeys.unquiesceCommand]: '--unquiesce-command',
+    [specKeys.quiesceContainer]: '--quiesce-container',
+    [specKeys.quiesceTimeout]: '--quiesce-timeout',
+  };
+  const r = parseQuiesce(a, method);
+  const errors = r.problems.map((p) => `invalid ${flagOf[p.annotation]}: ${p.message}`);
+  return r.quiesce && errors.length === 0 ? { quiesce: r.quiesce, errors } : { errors };
 }
 
 export function planEnable(input: EnableInputs): EnablePlan {
@@ -385,6 +444,9 @@ export function planEnable(input: EnableInputs): EnablePlan {
   }
 
   const previous = previousSource ? findTarget(previousSource, target) : undefined;
+  // The quiesce hook is the PVC's, whichever target this enable sets up.
+  const hook = planQuiesce(o.quiesce, previousSource?.quiesce, method);
+  errors.push(...hook.errors);
   const targetSpec: TargetSpec = {
     name: target,
     destination: dstRef,
@@ -409,9 +471,11 @@ export function planEnable(input: EnableInputs): EnablePlan {
         liveRequiresRwo: false,
       }),
       method,
+      quiesce: hook.quiesce,
     },
     targetSpec,
   );
+  if (!sourceSpec.quiesce) delete sourceSpec.quiesce;
   const currentDst = dst.pvc ? parseSpec(dst.pvc.metadata?.annotations).spec : undefined;
   // Two receivers must never share the volume: the plugin's own endpoint only
   // where no Scribe server runs, and a leftover one is reported.

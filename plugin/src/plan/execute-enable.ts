@@ -9,6 +9,7 @@ import { isAlreadyExists } from '../kube/api-errors.ts';
 import type { AnnotationPatch, Cluster } from '../kube/cluster.ts';
 import type { EnablePlan, ServiceType } from './enable.ts';
 import { destinationSecret, moverPort, sourceSecret, type KeyMaterial } from './objects.ts';
+import { quiesceRbacName, quiesceRole, quiesceRoleBinding } from './quiesce-rbac.ts';
 
 export interface EnableDeps {
   generateKeys(comment: string): Promise<KeyMaterial>;
@@ -178,6 +179,23 @@ export async function executeEnable(
         dst.getService(d.namespace, plan.names.endpoint),
       );
       await annotateDestination();
+    }
+    if (plan.sourceSpec.quiesce) {
+      // The replicator may exec in this namespace's pods only once someone who may asks for it.
+      for (const o of [quiesceRole(s.namespace), quiesceRoleBinding(s.namespace)]) {
+        try {
+          await src.createRbac(o);
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw e;
+          continue; // another claim's hook made it: it stays when this run rolls back
+        }
+        const what = `${String(o.kind).toLowerCase()}.rbac.authorization.k8s.io/${quiesceRbacName}`;
+        undo.push({
+          what: `${what} (context ${s.context})`,
+          run: () => src.deleteRbac(o),
+        });
+        note(`${what} created (context ${s.context}, namespace ${s.namespace})`);
+      }
     }
     const srcBefore = srcPvc.metadata?.annotations;
     const target = findTarget(plan.sourceSpec, plan.target)!;

@@ -140,6 +140,12 @@ export function statusColumns(now: Date, allNamespaces: boolean): Column<Replica
     { header: 'snapshot', wide: true, value: (r) => r.status.latestSnapshot },
     { header: 'read-only copy', wide: true, value: (r) => readOnlyCopyCell(r, now) },
     {
+      header: 'consistency',
+      wide: true,
+      // Application or Crash: how the last sync's copy was made (quiesce hooks).
+      value: (r) => r.status.lastSyncConsistency?.replace(/Consistent$/, ''),
+    },
+    {
       header: 'error',
       wide: true,
       value: (r) =>

@@ -62,9 +62,12 @@ export function recordingKube(): {
   requests: Request[];
   objects: Map<string, Obj>;
   put(o: Obj): void;
+  /** Commands run in pods (quiesce hooks), in order. */
+  execs: { namespace: string; pod: string; command: string[] }[];
 } {
   const objects = new Map<string, Obj>();
   const requests: Request[] = [];
+  const execs: { namespace: string; pod: string; command: string[] }[] = [];
   let generated = 0;
   const key = (apiVersion: string, kind: string, ns: string | undefined, name: string) =>
     `${groupOf(apiVersion)}/${kind}/${ns ?? ''}/${name}`;
@@ -152,6 +155,14 @@ export function recordingKube(): {
       requests.push({ verb: 'get', group: '', resource: 'pods/log', namespace });
       return '{"result":"succeeded","wireBytes":1234,"files":3}\n';
     },
+    async exec(namespace: string, pod: string, _container: string, command: string[]) {
+      // A WebSocket exec is an HTTP GET: kube-apiserver authorizes it as `get`
+      // before 1.35 and asks for `create` as well from 1.35.
+      for (const verb of ['get', 'create'])
+        requests.push({ verb, group: '', resource: 'pods/exec', namespace, name: pod });
+      execs.push({ namespace, pod, command });
+      return { kind: 'exited' as const, exitCode: 0, stderr: '' };
+    },
   };
-  return { kube, requests, objects, put };
+  return { kube, requests, objects, put, execs };
 }

@@ -83,6 +83,14 @@ function subresourceEntries(r: ResourceType): object[] {
       kind: r.kind,
       verbs: ['get'],
     });
+  if (r.log)
+    out.push({
+      name: `${r.resource}/exec`,
+      singularName: '',
+      namespaced: true,
+      kind: 'PodExecOptions',
+      verbs: ['create', 'get'],
+    });
   if (r.status) {
     out.push({
       name: `${r.resource}/status`,

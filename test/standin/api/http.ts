@@ -14,6 +14,13 @@ import {
   versionDocument,
   type VersionInfo,
 } from './discovery.ts';
+import {
+  EXEC_PROTOCOLS,
+  execContainer,
+  parseExecOptions,
+  runExecSession,
+  type PodExec,
+} from './exec.ts';
 import { groupVersionDocument, rootDocument } from './openapi.ts';
 import { decodeProtobufObject } from './protobuf.ts';
 import type { Registry, WriteContext } from './registry.ts';
@@ -39,6 +46,10 @@ import {
 } from './status-errors.ts';
 import type { Store, StoredEvent } from './store.ts';
 import { toTable, wantsTable, type IncludeObject } from './table.ts';
+import { acceptWebSocket, chooseProtocol, isWebSocketUpgrade, refuseUpgrade } from './websocket.ts';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import type { V1Pod } from '@kubernetes/client-node';
 
 export interface HttpDeps {
   store: Store;
@@ -47,6 +58,8 @@ export interface HttpDeps {
   version: VersionInfo;
   serverAddress: () => string;
   podLogs?: (ns: string, pod: string, container?: string) => Promise<string>;
+  /** Runs pods/exec commands (the kubelet's part); without it an exec is a 400. */
+  podExec?: PodExec;
   /** How often a watch that allows bookmarks gets one. */
   bookmarkIntervalMs: number;
   /** API groups this cluster does not serve (CRDs not installed): 404 everywhere. */
@@ -97,7 +110,8 @@ export function parseResourcePath(path: string): ResourcePath | undefined {
   if (rest[1] !== undefined) p.name = rest[1];
   if (rest[2] !== undefined) {
     const sub = rest[2];
-    if (!((sub === 'status' && rt.status) || (sub === 'log' && rt.log))) return undefined;
+    const podSub = (sub === 'log' || sub === 'exec') && rt.log;
+    if (!((sub === 'status' && rt.status) || podSub)) return undefined;
     p.subresource = sub;
   }
   return p;
@@ -323,6 +337,8 @@ export function selfSubjectAccessReview(user: UserInfo, body: string): object {
 
 export interface Handler {
   handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** HTTP upgrades: pods/exec over WebSocket; anything else is refused. */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Ends every open watch stream (server shutdown). */
   closeWatches: () => void;
 }
@@ -330,6 +346,7 @@ export interface Handler {
 export function createHandler(deps: HttpDeps): Handler {
   const { store, registry } = deps;
   const openWatches = new Set<ServerResponse>();
+  const upgraded = new Set<Duplex>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://stand-in');
@@ -398,6 +415,11 @@ export function createHandler(deps: HttpDeps): Handler {
 
     const p = parseResourcePath(path);
     if (!p) return sendText(res, 404, '404 page not found\n');
+    if (p.subresource === 'exec') {
+      // Only an upgraded connection carries an exec; checks come first, as in the apiserver.
+      execTarget(user, p, q);
+      throw badRequest('Upgrade request required');
+    }
     const verb = verbOf(method, p, q);
     const authzResource = p.subresource ? `${p.rt.resource}/${p.subresource}` : p.rt.resource;
     if (!allowed(user, verb)) {
@@ -454,6 +476,68 @@ export function createHandler(deps: HttpDeps): Handler {
       default:
         throw methodNotAllowed();
     }
+  }
+
+  /**
+   * Authorizes and checks a pods/exec request: the pod, its container and
+   * the options. kube-apiserver before 1.35 authorizes a WebSocket exec (a
+   * GET) as `get`; the stand-in asks for `create` for every exec, as 1.35
+   * does for WebSockets and every version for SPDY's POST.
+   */
+  function execTarget(
+    user: UserInfo,
+    p: ResourcePath,
+    q: URLSearchParams,
+  ): { pod: V1Pod; container: string; options: ReturnType<typeof parseExecOptions> } {
+    if (!allowed(user, 'create')) {
+      throw forbiddenRequest(user.username, 'create', '', 'pods', p.namespace, p.name, 'exec');
+    }
+    const pod = store.get(resourceKey(p.rt), p.namespace, p.name!) as V1Pod | undefined;
+    if (!pod) throw notFound(p.rt.group, p.rt.resource, p.name!);
+    const options = parseExecOptions(q);
+    return { pod, container: execContainer(pod, options.container), options };
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://stand-in');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const user = authenticate(req.headers.authorization, deps.tokens);
+    if (!user) throw unauthorized();
+    const p = parseResourcePath(path);
+    if (!p || p.subresource !== 'exec' || !p.name) {
+      return refuseUpgrade(socket, 404, 'Not Found', '404 page not found\n');
+    }
+    const target = execTarget(user, p, url.searchParams);
+    if (!deps.podExec) throw badRequest('this stand-in runs no kubelet that could exec');
+    const request = {
+      ...target.options,
+      namespace: p.namespace!,
+      pod: p.name!,
+      container: target.container,
+    };
+    if (!isWebSocketUpgrade(req)) {
+      // kubectl falls back to SPDY when the WebSocket upgrade is refused: the kubelet's reason comes first.
+      await deps.podExec({ ...request, dryRun: true });
+      throw badRequest(
+        `the stand-in serves pods/exec over WebSocket only, not ${String(req.headers.upgrade)}`,
+      );
+    }
+    const protocol = chooseProtocol(
+      req.headers['sec-websocket-protocol'] as string | undefined,
+      EXEC_PROTOCOLS,
+    );
+    if (protocol === undefined || !req.headers['sec-websocket-key']) {
+      throw badRequest(
+        `unable to upgrade: none of the offered subprotocols is served (${EXEC_PROTOCOLS.join(', ')})`,
+      );
+    }
+    // The kubelet refuses (container not running) before the handshake, as a proxied upgrade does.
+    const proc = await deps.podExec(request);
+    await runExecSession(
+      acceptWebSocket(req, socket, head, protocol),
+      proc,
+      target.options.command,
+    );
   }
 
   function writeContext(user: UserInfo, req: IncomingMessage, q: URLSearchParams): WriteContext {
@@ -666,9 +750,29 @@ export function createHandler(deps: HttpDeps): Handler {
   };
   return {
     handle: handler,
+    upgrade: (req, socket, head) => {
+      socket.on('error', () => undefined);
+      upgraded.add(socket);
+      socket.once('close', () => upgraded.delete(socket));
+      upgrade(req, socket, head).catch((e: unknown) => {
+        const status =
+          e instanceof ApiError
+            ? e.status
+            : {
+                kind: 'Status',
+                apiVersion: 'v1',
+                status: 'Failure',
+                code: 500,
+                message: String(e),
+              };
+        const code = status.code ?? 500;
+        refuseUpgrade(socket, code, STATUS_CODES[code] ?? '', `${JSON.stringify(status)}\n`);
+      });
+    },
     closeWatches: () => {
       for (const r of [...openWatches]) r.end();
       openWatches.clear();
+      for (const s of [...upgraded]) s.destroy();
     },
   };
 }

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { noAdmission, type AdmissionChain, type KubeObject } from './admission-seam.ts';
 import { newTokens } from './auth.ts';
 import { DEFAULT_VERSION, type VersionInfo } from './discovery.ts';
+import type { PodExec } from './exec.ts';
 import { createHandler } from './http.ts';
 import { Registry } from './registry.ts';
 import { RESOURCES } from './resources.ts';
@@ -19,6 +20,8 @@ export interface ApiServerOptions {
   name?: string;
   admission?: AdmissionChain;
   podLogs?: (ns: string, pod: string, container?: string) => Promise<string>;
+  /** pods/exec: runs a command in a running container (the kubelet's part). */
+  podExec?: PodExec;
   /** Default: the fixtures' 1.24. */
   version?: VersionInfo;
   /** Events a watch can replay; older resourceVersions get 410 Expired. Default 5000. */
@@ -72,10 +75,12 @@ export async function startApiServer(o: ApiServerOptions = {}): Promise<ApiServe
     version: o.version ?? DEFAULT_VERSION,
     serverAddress: () => address,
     podLogs: o.podLogs,
+    podExec: o.podExec,
     bookmarkIntervalMs: o.bookmarkIntervalMs ?? 10_000,
     unservedGroups: o.unservedGroups ?? [],
   });
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, handler.handle);
+  server.on('upgrade', handler.upgrade);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

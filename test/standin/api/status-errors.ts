@@ -161,10 +161,12 @@ export function forbiddenRequest(
   resource: string,
   namespace: string | undefined,
   name: string | undefined,
+  subresource?: string,
 ): ApiError {
   const subject = name ? `${qualified(group, resource)} "${name}"` : qualified(group, resource);
   const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-  const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`;
+  const what = subresource ? `${resource}/${subresource}` : resource;
+  const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${what}" in API group "${group}" ${scope}`;
   return status(403, 'Forbidden', message, details(name, group, resource));
 }
 

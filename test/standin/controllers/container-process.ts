@@ -5,10 +5,10 @@
 // in a pod and nothing is created on the host. Without root it runs with
 // container paths rewritten to host paths (pod-plan.ts rewritePaths).
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { rewritePaths, type ContainerPlan, type Mount } from './pod-plan.ts';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +121,21 @@ export interface ContainerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after graceMs. Resolves when it has exited. Idempotent. */
   stop(graceMs: number): Promise<void>;
+  /**
+   * Starts a command beside the container's program (pods/exec): in its mount
+   * namespace, root and working directory, with the container's environment.
+   * Its own process group, so killing it ends what it started.
+   */
+  exec(argv: string[], stdin: boolean): Promise<ChildProcess>;
+}
+
+/**
+ * The argv that runs `command` inside a running container: nsenter joins the
+ * program's mount namespace and takes its root and working directory, so the
+ * command sees the container's volumes at their paths. Pure.
+ */
+export function execArgv(pid: number, command: string[]): string[] {
+  return ['nsenter', `--target=${pid}`, '--mount', '--root', '--wd', '--', ...command];
 }
 
 /** Where the stand-in's "image" lives on the host: this checkout and the Node.js running it. */
@@ -194,7 +209,32 @@ export async function spawnContainer(o: SpawnOptions): Promise<ContainerProcess>
     }
   };
   let stopping: Promise<void> | undefined;
+  const plan = o.plan;
+  const namespaces = o.namespaces;
   return {
+    async exec(command, stdin) {
+      const stdio: ('pipe' | 'ignore')[] = [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+      if (namespaces && child.pid !== undefined) {
+        // The process is "running" while its setup script still builds the root: wait for the chroot.
+        const root = `/proc/${child.pid}/root`;
+        for (let i = 0; i < 200 && (await readlink(root).catch(() => '/')) === '/'; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        const argv = execArgv(child.pid, command);
+        // nsenter is found on the host's PATH; it passes the container's environment on.
+        return spawn(`/usr/bin/${argv[0]}`, argv.slice(1), {
+          env: plan.env,
+          stdio,
+          detached: true,
+        });
+      }
+      const rewritten = rewritePaths({ ...plan, argv: command });
+      return spawn(rewritten.argv[0] as string, rewritten.argv.slice(1), {
+        cwd: o.cwd,
+        env: rewritten.env,
+        stdio,
+        detached: true,
+      });
+    },
     pid: child.pid ?? -1,
     startedAt: new Date(),
     exited,

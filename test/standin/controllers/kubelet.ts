@@ -20,6 +20,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { AddressPool } from './addresses.ts';
 import { spawnContainer, type ContainerProcess } from './container-process.ts';
+import type { ExecProcess, ExecRequest } from '../api/exec.ts';
 import { eventRecorder } from './events.ts';
 import {
   describeError,
@@ -83,6 +84,8 @@ export interface KubeletOptions {
 export interface Kubelet extends Controller {
   /** The pods/log hook: a container's output so far. Throws with kubectl's message when there is none. */
   logs(namespace: string, pod: string, container?: string): Promise<string>;
+  /** The pods/exec hook: starts a command in a running container. Throws with the kubelet's message when it cannot. */
+  exec(r: ExecRequest): Promise<ExecProcess>;
 }
 
 interface PodRun {
@@ -733,6 +736,52 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
   return {
     idle: () => queue.idle(),
+    async exec(r) {
+      const run = runs.get(`${r.namespace}/${r.pod}`);
+      const rec = [...(run?.record.main ?? []), ...(run?.record.init ?? [])].find(
+        (c) => c.name === r.container,
+      );
+      const proc = run?.procs.get(r.container);
+      if (
+        run === undefined ||
+        run.stopped ||
+        proc === undefined ||
+        rec?.current.state !== 'running'
+      )
+        throw new Error(`container not found (${JSON.stringify(r.container)})`);
+      if (r.dryRun)
+        return {
+          stdin: null,
+          stdout: null,
+          stderr: null,
+          exited: Promise.resolve(0),
+          kill: () => {},
+        };
+      const child = await proc.exec(r.command, r.stdin);
+      const exited = new Promise<number>((resolve) => {
+        child.once('error', () => resolve(127));
+        child.once('exit', (code, signal) =>
+          resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1)),
+        );
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+      return {
+        stdin: child.stdin,
+        stdout: child.stdout,
+        stderr: child.stderr,
+        exited,
+        kill: () => {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        },
+      };
+    },
     async logs(namespace, pod, container) {
       const kept = logDirs.get(`${namespace}/${pod}`);
       if (kept === undefined) {
