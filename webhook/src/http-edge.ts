@@ -30,7 +30,8 @@ export interface HandlerOutcome {
   injected?: number;
 }
 
-export type AdmissionHandler = (req: AdmissionRequest) => HandlerOutcome;
+// May ask the API server (a SubjectAccessReview), hence a promise.
+export type AdmissionHandler = (req: AdmissionRequest) => HandlerOutcome | Promise<HandlerOutcome>;
 
 export interface EdgeOptions {
   mutate: AdmissionHandler;
@@ -86,7 +87,7 @@ export function createApp(opts: EdgeOptions): express.Express {
 
   const route = (webhook: 'mutate' | 'validate', handle: AdmissionHandler) => [
     express.raw({ type: () => true, limit }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       const type = req.headers['content-type'] ?? '';
       let review: AdmissionRequest;
@@ -118,7 +119,7 @@ export function createApp(opts: EdgeOptions): express.Express {
       }
       let outcome: HandlerOutcome;
       try {
-        outcome = handle(review);
+        outcome = await handle(review);
       } catch (err) {
         // A bug, not a verdict: a 500 lets the configuration's failurePolicy
         // decide (Ignore for pods, Fail for claims).
