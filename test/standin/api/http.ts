@@ -312,15 +312,17 @@ function decodeContinue(s: string): ContinueToken {
 /**
  * `kubectl auth can-i`: what the stand-in's authorizer (auth.ts) would decide
  * for the asking user. Every user may ask (system:basic-user); the review is
- * not stored. The group is not listed in discovery.
+ * not stored.
  */
-export function selfSubjectAccessReview(user: UserInfo, body: string): object {
-  let review: { spec?: { resourceAttributes?: { verb?: string } } } = {};
-  try {
-    review = JSON.parse(body) as typeof review;
-  } catch {
-    throw badRequest('the SelfSubjectAccessReview is not valid JSON');
-  }
+export function selfSubjectAccessReview(
+  user: UserInfo,
+  body: Buffer,
+  contentType: string | undefined,
+): object {
+  // kubectl auth can-i sends protobuf; other clients JSON.
+  const review = decodeObject(body, contentType) as {
+    spec?: { resourceAttributes?: { verb?: string } };
+  };
   const verb = review.spec?.resourceAttributes?.verb;
   if (!verb) throw badRequest('spec.resourceAttributes.verb: Required value');
   const yes = allowed(user, verb);
@@ -446,7 +448,11 @@ export function createHandler(deps: HttpDeps): Handler {
           ),
         );
       }
-      return send(res, 201, selfSubjectAccessReview(user, await readBody(req)));
+      return send(
+        res,
+        201,
+        selfSubjectAccessReview(user, await readBytes(req), req.headers['content-type']),
+      );
     }
 
     if (path === '/apis/authorization.k8s.io/v1/subjectaccessreviews' && method === 'POST') {
