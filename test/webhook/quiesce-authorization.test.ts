@@ -12,6 +12,7 @@ import {
   execQuestion,
   execVerdict,
 } from '../../webhook/src/quiesce-authorization.ts';
+import { startApiServer } from '../standin/api/server.ts';
 import { scribeShaped } from './support/scribe-shaped.ts';
 
 const SNAPSHOT = { method: 'snapshot' };
@@ -172,11 +173,35 @@ describe('the access-review edge', () => {
     const out = await handlers.validate(request(CREATE, { [specKeys.quiesceCommand]: HOOK }));
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(out.reason).toBe('access-review-failed');
+    expect(out.error).toBe('the API server did not answer within 300 ms');
     expect(out.decision).toMatchObject({ allowed: false, code: 500 });
     expect((out.decision as { message: string }).message).toContain(
       'the API server did not answer within 300 ms',
     );
     kube.close();
     await new Promise((r) => silent!.close(r));
+  });
+
+  it("a webhook that may not create subjectaccessreviews refuses the hook with the API server's 403", async () => {
+    const api = await startApiServer({ name: 'sar' });
+    const viewer = new KubeClient({
+      server: api.url,
+      ca: api.caPem,
+      token: () => api.readOnlyToken,
+    });
+    try {
+      const handlers = createHandlers(
+        {} as Parameters<typeof createHandlers>[0],
+        accessReviewer(viewer, 2_000),
+      );
+      const out = await handlers.validate(request(CREATE, { [specKeys.quiesceCommand]: HOOK }));
+      expect(out.decision).toMatchObject({ allowed: false, code: 500 });
+      expect(out.error).toBe(
+        'subjectaccessreviews.authorization.k8s.io is forbidden: User "viewer" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope',
+      );
+    } finally {
+      viewer.close();
+      await api.stop();
+    }
   });
 });

@@ -32,10 +32,8 @@ export function createHandlers(
       try {
         verdict = execVerdict(q, await reviewAccess(execAccessReview(q)));
       } catch (err) {
-        return {
-          decision: execCheckFailed(q, (err as Error).message),
-          reason: 'access-review-failed',
-        };
+        const error = (err as Error).message;
+        return { decision: execCheckFailed(q, error), reason: 'access-review-failed', error };
       }
       if (!verdict.allowed) return { decision: verdict, reason: 'quiesce-unauthorized' };
       return { decision: v.decision, reason: v.reason };

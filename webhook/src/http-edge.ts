@@ -28,6 +28,8 @@ export interface HandlerOutcome {
   // For metrics and logs: why a request was denied or what was injected.
   reason?: string;
   injected?: number;
+  // An error behind the verdict (the API server could not be asked): logged as a warning.
+  error?: string;
 }
 
 // May ask the API server (a SubjectAccessReview), hence a promise.
@@ -156,6 +158,8 @@ export function createApp(opts: EdgeOptions): express.Express {
       };
       if (result === 'allowed') log.debug(who, 'admitted');
       else if (result === 'patched') log.info({ ...who, injected: outcome.injected }, 'injected');
+      else if (outcome.error)
+        log.warn({ ...who, reason: outcome.reason, err: outcome.error }, 'denied');
       else log.info({ ...who, reason: outcome.reason }, 'denied');
     },
   ];
