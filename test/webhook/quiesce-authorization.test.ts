@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { specKeys } from '../../model/src/index.ts';
+import { specKeys, statusKeys } from '../../model/src/index.ts';
 import { accessReviewer } from '../../webhook/src/access-review.ts';
 import type { AdmissionRequest } from '../../webhook/src/admission-review.ts';
 import { createHandlers } from '../../webhook/src/handlers.ts';
@@ -118,6 +118,24 @@ describe('which claim writes need the pods/exec check', () => {
     expect(execQuestion(pod)).toBeUndefined();
   });
 
+  it('a quiesce record written by hand (the undo a restarted replicator runs, and where) is checked, per target too', () => {
+    const record = {
+      [statusKeys.quiescedAt]: '2026-12-06T21:00:00Z',
+      [statusKeys.quiescedPods]: 'web-0/web',
+      [`${statusKeys.quiescedUndo}.offsite`]: '["sh","-c","anything"]',
+    };
+    expect(execQuestion(request(UPDATE, record))?.annotations.sort()).toEqual(
+      Object.keys(record).sort(),
+    );
+    // The replicator clearing its record, or leaving it as it was, is not asked about.
+    expect(
+      execQuestion(request(UPDATE, { [statusKeys.quiescedUndo]: undefined }, record)),
+    ).toBeUndefined();
+    expect(
+      execQuestion(request(UPDATE, { [statusKeys.lastSyncEnd]: '2026-12-06T21:01:00Z' }, record)),
+    ).toBeUndefined();
+  });
+
   it('a dry run is checked like any write (a SubjectAccessReview has no side effects)', () => {
     const r = request(CREATE, { [specKeys.quiesceCommand]: HOOK });
     r.dryRun = true;
@@ -142,7 +160,7 @@ describe('the verdict', () => {
     }
     const v = execVerdict(q, { allowed: false, reason: 'no RBAC policy matched' });
     expect((v as { message: string }).message).toBe(
-      `persistentvolumeclaims "${q.claim}" is forbidden: User "bob" cannot set metadata.annotations[${specKeys.quiesceCommand}], metadata.annotations[${specKeys.quiesceContainer}]: a quiesce hook makes Scribe run its command in the pods that mount this claim, so it needs permission to create resource "pods/exec" in API group "" in the namespace "scribe-fixtures" (no RBAC policy matched); grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
+      `persistentvolumeclaims "${q.claim}" is forbidden: User "bob" cannot set metadata.annotations[${specKeys.quiesceCommand}], metadata.annotations[${specKeys.quiesceContainer}]: quiesce hooks make Scribe run commands in this namespace's pods, so setting them needs permission to create resource "pods/exec" in API group "" in the namespace "scribe-fixtures" (no RBAC policy matched); grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
     );
   });
 

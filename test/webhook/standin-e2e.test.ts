@@ -356,7 +356,7 @@ describe('quiesce hooks need pods/exec: the webhook asks the stand-in a SubjectA
     expect(bob.allowed).toBe(false);
     expect(bob.status!.code).toBe(403);
     expect(bob.status!.message).toBe(
-      `persistentvolumeclaims "b" is forbidden: User "bob" cannot set metadata.annotations[${specKeys.quiesceCommand}], metadata.annotations[${specKeys.quiesceContainer}]: a quiesce hook makes Scribe run its command in the pods that mount this claim, so it needs permission to create resource "pods/exec" in API group "" in the namespace "${NS}"; grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
+      `persistentvolumeclaims "b" is forbidden: User "bob" cannot set metadata.annotations[${specKeys.quiesceCommand}], metadata.annotations[${specKeys.quiesceContainer}]: quiesce hooks make Scribe run commands in this namespace's pods, so setting them needs permission to create resource "pods/exec" in API group "" in the namespace "${NS}"; grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
     );
     // Adding a hook to an existing claim is the same question.
     const added = await reviewAs(authenticated('bob'), claim('b', hooked), claim('b', snapshot));
@@ -382,11 +382,41 @@ describe('quiesce hooks need pods/exec: the webhook asks the stand-in a SubjectA
     expect(
       await reviewAs(authenticated('bob'), claim('hooked', snapshot), claim('hooked', hooked)),
     ).toMatchObject({ allowed: true });
-    // Changing what runs is asked about, whoever writes it.
+    // A quiesce record by hand would make the replicator run its undo command: bob may not.
+    const record = claim('hooked', {
+      ...hooked,
+      [statusKeys.quiescedAt]: '2026-12-06T21:00:00Z',
+      [statusKeys.quiescedPods]: 'web-0/web',
+      [statusKeys.quiescedUndo]: '["sh","-c","anything"]',
+    });
+    const forged = await reviewAs(authenticated('bob'), record, claim('hooked', hooked));
+    expect(forged.allowed).toBe(false);
+    expect(forged.status!.message).toContain(
+      `cannot set metadata.annotations[${statusKeys.quiescedAt}], metadata.annotations[${statusKeys.quiescedPods}], metadata.annotations[${statusKeys.quiescedUndo}]`,
+    );
+    // The replicator recording its own quiesce where the Role scribe-quiesce lets it exec.
+    await rbac.createNamespacedRoleBinding({
+      namespace: NS,
+      body: {
+        metadata: { name: 'scribe-quiesce' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec' },
+        subjects: [
+          { kind: 'ServiceAccount', name: 'scribe-replicator', namespace: 'scribe-system' },
+        ],
+      },
+    });
+    expect(await reviewAs(replicator, record, claim('hooked', hooked))).toMatchObject({
+      allowed: true,
+    });
+    // Changing what runs is asked about, whoever writes it: Scribe's own ServiceAccounts too.
     const changed = claim('hooked', {
       ...hooked,
       [specKeys.quiesceCommand]: '["rm","-rf","/data"]',
     });
-    expect((await reviewAs(replicator, changed, claim('hooked', hooked))).allowed).toBe(false);
+    const webhookSa = {
+      username: 'system:serviceaccount:scribe-system:scribe-webhook',
+      groups: ['system:serviceaccounts', 'system:authenticated'],
+    };
+    expect((await reviewAs(webhookSa, changed, claim('hooked', hooked))).allowed).toBe(false);
   });
 });

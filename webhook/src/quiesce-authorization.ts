@@ -3,7 +3,7 @@ import type {
   V1SubjectAccessReview,
   V1SubjectAccessReviewStatus,
 } from '@kubernetes/client-node';
-import { specKeys } from '../../model/src/index.ts';
+import { specKeys, splitTargetKey, statusKeys } from '../../model/src/index.ts';
 import type { AdmissionDecision, AdmissionRequest } from './admission-review.ts';
 
 // A quiesce hook makes Scribe's replicator exec a command in the pods that
@@ -12,12 +12,23 @@ import type { AdmissionDecision, AdmissionRequest } from './admission-review.ts'
 // decides what to ask the API server and what to answer; the asking is the
 // edge's (access-review.ts). Pure.
 
-/** The annotations that name what runs, and where. The timeout alone changes neither. */
-export const hookKeys: readonly string[] = [
+/**
+ * The annotations that name what runs, and where: the hook, and the quiesce
+ * record the replicator leaves while an application is quiesced (a restarted
+ * replicator runs the recorded undo command in the recorded pods, per target:
+ * `KEY.TARGET`). The timeout alone changes neither.
+ */
+export const execKeys: readonly string[] = [
   specKeys.quiesceCommand,
   specKeys.unquiesceCommand,
   specKeys.quiesceContainer,
+  statusKeys.quiescedAt,
+  statusKeys.quiescedPods,
+  statusKeys.quiescedUndo,
 ];
+
+const isExecKey = (k: string) =>
+  execKeys.includes(k) || execKeys.includes(splitTargetKey(k)?.base ?? '');
 
 /**
  * The permission asked for. Only `create`: it is what SPDY exec has always
@@ -42,8 +53,9 @@ function annotationsOf(o: unknown): Record<string, string> {
 
 /**
  * What to ask before admitting this request, or undefined when nothing needs
- * asking: not a claim write, or no hook annotation added or changed (so the
- * replicator's status writes and hook removals are never held up).
+ * asking: not a claim write, or no such annotation added or changed (so the
+ * replicator's other status writes, its clearing of a quiesce record and hook
+ * removals are never held up).
  */
 export function execQuestion(req: AdmissionRequest): ExecQuestion | undefined {
   if (req.kind.kind !== 'PersistentVolumeClaim' || req.kind.group !== '') return undefined;
@@ -51,7 +63,7 @@ export function execQuestion(req: AdmissionRequest): ExecQuestion | undefined {
   if (!req.object) return undefined;
   const now = annotationsOf(req.object);
   const before = req.operation === 'UPDATE' ? annotationsOf(req.oldObject) : {};
-  const annotations = hookKeys.filter((k) => now[k] !== undefined && now[k] !== before[k]);
+  const annotations = Object.keys(now).filter((k) => isExecKey(k) && now[k] !== before[k]);
   if (annotations.length === 0) return undefined;
   return {
     namespace: req.namespace ?? req.object.metadata?.namespace ?? '',
@@ -97,7 +109,7 @@ export function execVerdict(
   return {
     allowed: false,
     code: 403,
-    message: `persistentvolumeclaims "${q.claim}" is forbidden: User "${userName(q)}" cannot set ${setting(q)}: a quiesce hook makes Scribe run its command in the pods that mount this claim, so it needs permission to create resource "pods/exec" in API group "" in the namespace "${q.namespace}"${why}; grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
+    message: `persistentvolumeclaims "${q.claim}" is forbidden: User "${userName(q)}" cannot set ${setting(q)}: quiesce hooks make Scribe run commands in this namespace's pods, so setting them needs permission to create resource "pods/exec" in API group "" in the namespace "${q.namespace}"${why}; grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
   };
 }
 
