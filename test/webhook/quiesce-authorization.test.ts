@@ -4,7 +4,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { specKeys, statusKeys } from '../../model/src/index.ts';
 import { accessReviewer } from '../../webhook/src/access-review.ts';
 import type { AdmissionRequest } from '../../webhook/src/admission-review.ts';
+import { ACCESS_REVIEW_TIMEOUT_MS } from '../../webhook/src/defaults.ts';
 import { createHandlers } from '../../webhook/src/handlers.ts';
+import { OLDEST } from '../../webhook/src/server-capabilities.ts';
+import { validatingWebhookConfiguration } from '../../webhook/src/webhook-configurations.ts';
 import { KubeClient } from '../../webhook/src/kube-client.ts';
 import {
   execAccessReview,
@@ -198,6 +201,17 @@ describe('the access-review edge', () => {
     );
     kube.close();
     await new Promise((r) => silent!.close(r));
+  });
+
+  it("is bounded well inside the validating webhook's timeoutSeconds, so the webhook's denial arrives before the failurePolicy applies", () => {
+    const config = validatingWebhookConfiguration({
+      capabilities: OLDEST,
+      namespace: 'scribe-system',
+      service: 'scribe-webhook',
+      annotationPrefixes: [],
+    });
+    const seconds = config.webhooks![0]!.timeoutSeconds!;
+    expect(ACCESS_REVIEW_TIMEOUT_MS).toBeLessThanOrEqual(seconds * 1000 - 1000);
   });
 
   it("a webhook that may not create subjectaccessreviews refuses the hook with the API server's 403", async () => {
