@@ -42,7 +42,7 @@ export const EXEC_VERB = 'create';
 export interface ExecQuestion {
   namespace: string;
   claim: string;
-  /** Hook annotations the request adds or changes. */
+  /** The exec-bearing annotations (execKeys) the request adds or changes. */
   annotations: string[];
   user: AdmissionRequest['userInfo'];
 }
