@@ -121,6 +121,15 @@ describe('kubectl against the stand-in', () => {
     expect(ns).toMatch(/\nconf\s+Active\s+\d+s\n/);
   });
 
+  it('api-resources lists the access reviews and auth can-i asks them', async () => {
+    const ar = await ok('api-resources', '--api-group=authorization.k8s.io', '-o', 'name');
+    expect(ar.trim().split('\n').sort()).toEqual([
+      'selfsubjectaccessreviews.authorization.k8s.io',
+      'subjectaccessreviews.authorization.k8s.io',
+    ]);
+    expect((await ok('auth', 'can-i', 'create', 'pods', '--subresource=exec')).trim()).toBe('yes');
+  });
+
   it('create -f, get (table, -o wide, -o json, -o yaml), describe', async () => {
     expect(await ok('create', '-f', await manifest('c1.yaml', claim('c1')))).toBe(
       'persistentvolumeclaim/c1 created\n',

@@ -674,6 +674,55 @@ describe('authorization and policy', () => {
     expect(anonymous.status).toBe(403);
   });
 
+  it('SubjectAccessReview answers for another user from the authorizer and the stored RBAC; only who may create reviews may ask', async () => {
+    const SAR = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
+    const rbac = '/apis/rbac.authorization.k8s.io/v1';
+    const ask = async (user: string, groups: string[], namespace = NS, verb = 'create') => {
+      const r = await call(admin, 'POST', SAR, {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user,
+          groups,
+          resourceAttributes: { namespace, verb, resource: 'pods', subresource: 'exec' },
+        },
+      });
+      expect(r.status, r.text).toBe(201);
+      return (r.json() as { status: { allowed: boolean } }).status.allowed;
+    };
+    await create(`${rbac}/namespaces/${NS}/roles`, {
+      metadata: { name: 'exec' },
+      rules: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] }],
+    });
+    await create(`${rbac}/namespaces/${NS}/rolebindings`, {
+      metadata: { name: 'exec' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec' },
+      subjects: [
+        { kind: 'User', name: 'alice' },
+        { kind: 'Group', name: 'operators' },
+        { kind: 'ServiceAccount', name: 'runner' },
+      ],
+    });
+    expect(await ask('root', ['system:masters'])).toBe(true);
+    expect(await ask('alice', ['system:authenticated'])).toBe(true);
+    expect(await ask('carol', ['operators'])).toBe(true);
+    expect(await ask(`system:serviceaccount:${NS}:runner`, [])).toBe(true);
+    expect(await ask('bob', ['system:authenticated'])).toBe(false);
+    expect(await ask('bob', ['system:authenticated'], NS, 'get')).toBe(true); // read-only user
+    expect(await ask('alice', ['system:authenticated'], 'default')).toBe(false);
+    expect(await ask(`system:serviceaccount:default:runner`, [])).toBe(false);
+    const viewer = { ...admin, token: server.readOnlyToken };
+    const refused = await call(viewer, 'POST', SAR, { spec: { user: 'alice' } });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain(
+      'cannot create resource \\"subjectaccessreviews\\" in API group \\"authorization.k8s.io\\"',
+    );
+    const nobody = await call(admin, 'POST', SAR, {
+      spec: { resourceAttributes: { verb: 'get', resource: 'pods' } },
+    });
+    expect(nobody.status).toBe(422);
+  });
+
   it('serves policy/v1 PodDisruptionBudgets', async () => {
     const pdb = await create(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, {
       apiVersion: 'policy/v1',

@@ -220,7 +220,7 @@ describe('manifests', () => {
 
   // Rules every role shares (nothing grantable, delete only in the replicator's):
   // test/manifests/replicator.test.ts.
-  it("the webhook's RBAC is least privilege: claims read-only, its own Secret and webhook configurations by name", () => {
+  it("the webhook's RBAC is least privilege: claims read-only, its own Secret and webhook configurations by name, access reviews", () => {
     const objs = built.get('base')!;
     const cluster = find<V1ClusterRole>(objs, 'ClusterRole');
     expect(cluster.rules).toEqual([
@@ -230,6 +230,12 @@ describe('manifests', () => {
         resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
         resourceNames: ['scribe-webhook'],
         verbs: ['get', 'patch'],
+      },
+      // Whether a user who sets a quiesce hook may exec (quiesce-authorization.ts).
+      {
+        apiGroups: ['authorization.k8s.io'],
+        resources: ['subjectaccessreviews'],
+        verbs: ['create'],
       },
     ]);
     const role = find<V1Role>(objs, 'Role');

@@ -3,6 +3,8 @@
 // webhook reads claims from the stand-in by list+watch with its kubeconfig.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +12,12 @@ import {
   ApiException,
   CoreV1Api,
   KubeConfig,
+  RbacAuthorizationV1Api,
   type V1PersistentVolumeClaim,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { specKeys, specPrefix, statusPrefix } from '../../model/src/index.ts';
+import { specKeys, specPrefix, statusKeys, statusPrefix } from '../../model/src/index.ts';
 import { injectedAnnotation } from '../../webhook/src/live-reading.ts';
 import { OLDEST } from '../../webhook/src/server-capabilities.ts';
 import {
@@ -34,6 +37,9 @@ let api: ApiServer;
 let webhook: ChildProcess;
 let stderr = '';
 let core: CoreV1Api;
+let rbac: RbacAuthorizationV1Api;
+let webhookPort = 0;
+let webhookCa = '';
 const NS = 'shop';
 
 async function freePort(): Promise<number> {
@@ -55,6 +61,8 @@ beforeAll(async () => {
   await writeFile(join(dir, 'tls.crt'), serving.certPem);
   await writeFile(join(dir, 'tls.key'), serving.keyPem);
   const port = await freePort();
+  webhookPort = port;
+  webhookCa = ca.certPem;
   // The configurations `kubectl scribe install` would apply to a 1.24 server, pointed at the process.
   const opts = {
     capabilities: OLDEST,
@@ -83,6 +91,7 @@ beforeAll(async () => {
   const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify(api.kubeconfig('source', 'default')));
   core = kc.makeApiClient(CoreV1Api);
+  rbac = kc.makeApiClient(RbacAuthorizationV1Api);
   const kubeconfig = join(dir, 'kubeconfig');
   await api.writeKubeconfig(kubeconfig, 'source');
   webhook = spawn(
@@ -247,5 +256,167 @@ describe("through the stand-in's admission chain (a 1.24 server)", () => {
       },
     });
     expect(sys.spec!.containers.map((c) => c.name)).toEqual(['c']);
+  });
+});
+
+/** An AdmissionReview as kube-apiserver sends it, posted to the webhook process. */
+async function reviewAs(
+  user: { username: string; groups: string[] },
+  object: V1PersistentVolumeClaim,
+  oldObject?: V1PersistentVolumeClaim,
+): Promise<{ allowed: boolean; status?: { code: number; message: string } }> {
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
+      resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
+      name: object.metadata!.name,
+      namespace: NS,
+      operation: oldObject ? 'UPDATE' : 'CREATE',
+      userInfo: user,
+      object: { ...object, metadata: { ...object.metadata, namespace: NS } },
+      oldObject: oldObject
+        ? { ...oldObject, metadata: { ...oldObject.metadata, namespace: NS } }
+        : null,
+      dryRun: false,
+    },
+  });
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: webhookPort,
+        path: '/validate/persistentvolumeclaims?timeout=3s',
+        method: 'POST',
+        ca: webhookCa,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json' },
+        agent: false,
+      },
+      (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (t += c));
+        res.on('end', () => resolve(t));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  return (
+    JSON.parse(text) as {
+      response: { allowed: boolean; status?: { code: number; message: string } };
+    }
+  ).response;
+}
+
+describe('quiesce hooks need pods/exec: the webhook asks the stand-in a SubjectAccessReview', () => {
+  const snapshot = {
+    ...live,
+    [specKeys.method]: 'snapshot',
+    [specKeys.schedule]: 'manual',
+  };
+  const hooked = {
+    ...snapshot,
+    [specKeys.quiesceCommand]: '["sh","-c","sync"]',
+    [specKeys.quiesceContainer]: 'db',
+  };
+  const authenticated = (username: string) => ({ username, groups: ['system:authenticated'] });
+
+  it("the cluster admin sets a hook through the stand-in's admission chain", async () => {
+    const created = await core.createNamespacedPersistentVolumeClaim({
+      namespace: NS,
+      body: claim('hooked', hooked),
+    });
+    expect(created.metadata!.annotations![specKeys.quiesceCommand]).toBe('["sh","-c","sync"]');
+  });
+
+  it('a user a RoleBinding lets create pods/exec may set a hook; one without is refused, told what RBAC to get', async () => {
+    await rbac.createNamespacedRole({
+      namespace: NS,
+      body: {
+        metadata: { name: 'exec' },
+        rules: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }],
+      },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: NS,
+      body: {
+        metadata: { name: 'alice-exec' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec' },
+        subjects: [{ kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' }],
+      },
+    });
+    expect(await reviewAs(authenticated('alice'), claim('a', hooked))).toMatchObject({
+      allowed: true,
+    });
+    const bob = await reviewAs(authenticated('bob'), claim('b', hooked));
+    expect(bob.allowed).toBe(false);
+    expect(bob.status!.code).toBe(403);
+    expect(bob.status!.message).toBe(
+      `persistentvolumeclaims "b" is forbidden: User "bob" cannot set metadata.annotations[${specKeys.quiesceCommand}], metadata.annotations[${specKeys.quiesceContainer}]: quiesce hooks make Scribe run commands in this namespace's pods, so setting them needs permission to create resource "pods/exec" in API group "" in the namespace "${NS}"; grant it with a Role (verbs: ["create"], resources: ["pods/exec"]) bound to the user, or ask someone who has it to set the hook`,
+    );
+    // Adding a hook to an existing claim is the same question.
+    const added = await reviewAs(authenticated('bob'), claim('b', hooked), claim('b', snapshot));
+    expect(added.allowed).toBe(false);
+  });
+
+  it('an UPDATE that leaves the hook as it was (the replicator writing status) or removes it is not asked about', async () => {
+    const replicator = {
+      username: 'system:serviceaccount:scribe-system:scribe-replicator',
+      groups: [
+        'system:serviceaccounts',
+        'system:serviceaccounts:scribe-system',
+        'system:authenticated',
+      ],
+    };
+    const withStatus = claim('hooked', {
+      ...hooked,
+      [statusKeys.lastSyncEnd]: '2026-12-06T21:00:00Z',
+    });
+    const status = await reviewAs(replicator, withStatus, claim('hooked', hooked));
+    expect(status.status?.message).toBeUndefined();
+    expect(status.allowed).toBe(true);
+    expect(
+      await reviewAs(authenticated('bob'), claim('hooked', snapshot), claim('hooked', hooked)),
+    ).toMatchObject({ allowed: true });
+    // A quiesce record by hand would make the replicator run its undo command: bob may not.
+    const record = claim('hooked', {
+      ...hooked,
+      [statusKeys.quiescedAt]: '2026-12-06T21:00:00Z',
+      [statusKeys.quiescedPods]: 'web-0/web',
+      [statusKeys.quiescedUndo]: '["sh","-c","anything"]',
+    });
+    const forged = await reviewAs(authenticated('bob'), record, claim('hooked', hooked));
+    expect(forged.allowed).toBe(false);
+    expect(forged.status!.message).toContain(
+      `cannot set metadata.annotations[${statusKeys.quiescedAt}], metadata.annotations[${statusKeys.quiescedPods}], metadata.annotations[${statusKeys.quiescedUndo}]`,
+    );
+    // The replicator recording its own quiesce where the Role scribe-quiesce lets it exec.
+    await rbac.createNamespacedRoleBinding({
+      namespace: NS,
+      body: {
+        metadata: { name: 'scribe-quiesce' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec' },
+        subjects: [
+          { kind: 'ServiceAccount', name: 'scribe-replicator', namespace: 'scribe-system' },
+        ],
+      },
+    });
+    expect(await reviewAs(replicator, record, claim('hooked', hooked))).toMatchObject({
+      allowed: true,
+    });
+    // Changing what runs is asked about, whoever writes it: Scribe's own ServiceAccounts too.
+    const changed = claim('hooked', {
+      ...hooked,
+      [specKeys.quiesceCommand]: '["rm","-rf","/data"]',
+    });
+    const webhookSa = {
+      username: 'system:serviceaccount:scribe-system:scribe-webhook',
+      groups: ['system:serviceaccounts', 'system:authenticated'],
+    };
+    expect((await reviewAs(webhookSa, changed, claim('hooked', hooked))).allowed).toBe(false);
   });
 });

@@ -30,7 +30,12 @@ export interface AdmissionRequest<T extends KubernetesObject = KubernetesObject>
   name?: string;
   namespace?: string;
   operation: Operation;
-  userInfo: { username?: string; uid?: string; groups?: string[] };
+  userInfo: {
+    username?: string;
+    uid?: string;
+    groups?: string[];
+    extra?: Record<string, string[]>;
+  };
   object: T | null;
   oldObject: T | null;
   dryRun?: boolean;

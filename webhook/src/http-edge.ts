@@ -28,9 +28,12 @@ export interface HandlerOutcome {
   // For metrics and logs: why a request was denied or what was injected.
   reason?: string;
   injected?: number;
+  // An error behind the verdict (the API server could not be asked): logged as a warning.
+  error?: string;
 }
 
-export type AdmissionHandler = (req: AdmissionRequest) => HandlerOutcome;
+// May ask the API server (a SubjectAccessReview), hence a promise.
+export type AdmissionHandler = (req: AdmissionRequest) => HandlerOutcome | Promise<HandlerOutcome>;
 
 export interface EdgeOptions {
   mutate: AdmissionHandler;
@@ -86,7 +89,7 @@ export function createApp(opts: EdgeOptions): express.Express {
 
   const route = (webhook: 'mutate' | 'validate', handle: AdmissionHandler) => [
     express.raw({ type: () => true, limit }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       const type = req.headers['content-type'] ?? '';
       let review: AdmissionRequest;
@@ -118,7 +121,7 @@ export function createApp(opts: EdgeOptions): express.Express {
       }
       let outcome: HandlerOutcome;
       try {
-        outcome = handle(review);
+        outcome = await handle(review);
       } catch (err) {
         // A bug, not a verdict: a 500 lets the configuration's failurePolicy
         // decide (Ignore for pods, Fail for claims).
@@ -155,6 +158,8 @@ export function createApp(opts: EdgeOptions): express.Express {
       };
       if (result === 'allowed') log.debug(who, 'admitted');
       else if (result === 'patched') log.info({ ...who, injected: outcome.injected }, 'injected');
+      else if (outcome.error)
+        log.warn({ ...who, reason: outcome.reason, err: outcome.error }, 'denied');
       else log.info({ ...who, reason: outcome.reason }, 'denied');
     },
   ];

@@ -4,7 +4,8 @@ import type { V1Status } from '@kubernetes/client-node';
 import type { KubeAccess } from './kube-access.ts';
 
 // The few API calls the webhook makes (read the server version, list and
-// watch claims, keep its CA Secret, set caBundle), over one keep-alive agent.
+// watch claims, keep its CA Secret, set caBundle, ask SubjectAccessReviews),
+// over one keep-alive agent.
 // Errors carry the API's Status, so callers branch on the code as they would
 // with any Kubernetes client.
 

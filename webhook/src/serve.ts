@@ -1,6 +1,8 @@
 import type { VersionInfo } from '@kubernetes/client-node';
 import { InvalidArgumentError } from 'commander';
 import { statusPrefix, specPrefix } from '../../model/src/index.ts';
+import { accessReviewer } from './access-review.ts';
+import { ACCESS_REVIEW_TIMEOUT_MS } from './defaults.ts';
 import { createHandlers } from './handlers.ts';
 import { createApp, listenTls } from './http-edge.ts';
 import { inClusterAccess, kubeconfigAccess } from './kube-access.ts';
@@ -125,13 +127,16 @@ export async function serve(
   if (!caInjected) void publishCa();
 
   const excluded = new Set([...excludedNamespaces(opts.namespace)]);
-  const handlers = createHandlers({
-    pvcs: cache,
-    readLive,
-    sidecar: { image: opts.sidecarImage, resources: DEFAULT_RESOURCES, mode },
-    excludedNamespaces: excluded,
-    markerAnnotation: injectedAnnotation,
-  });
+  const handlers = createHandlers(
+    {
+      pvcs: cache,
+      readLive,
+      sidecar: { image: opts.sidecarImage, resources: DEFAULT_RESOURCES, mode },
+      excludedNamespaces: excluded,
+      markerAnnotation: injectedAnnotation,
+    },
+    accessReviewer(kube, ACCESS_REVIEW_TIMEOUT_MS),
+  );
   const app = createApp({
     ...handlers,
     metrics,

@@ -100,7 +100,8 @@ function common(opts: ConfigurationOptions, path: string) {
     },
     admissionReviewVersions: ['v1'],
     matchPolicy: 'Equivalent',
-    // Reading a cache has no effect anywhere, so dry runs are safe to send.
+    // Reading a cache and asking a SubjectAccessReview have no effect anywhere,
+    // so dry runs are safe to send.
     sideEffects: 'None',
     timeoutSeconds: opts.timeoutSeconds ?? 3,
   };

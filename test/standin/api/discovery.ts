@@ -33,8 +33,17 @@ export function apiVersionsDocument(serverAddress: string): object {
   };
 }
 
+// Reviews are created and answered, never stored: not in the kind table.
+const REVIEW_GROUP = 'authorization.k8s.io';
+const REVIEWS = ['selfsubjectaccessreviews', 'subjectaccessreviews'];
+const REVIEW_KINDS: Record<string, string> = {
+  selfsubjectaccessreviews: 'SelfSubjectAccessReview',
+  subjectaccessreviews: 'SubjectAccessReview',
+};
+
 export function groups(): string[] {
   const present = new Set(RESOURCES.map((r) => r.group).filter((g) => g !== ''));
+  present.add(REVIEW_GROUP);
   return GROUP_ORDER.filter((g) => present.has(g));
 }
 
@@ -105,6 +114,20 @@ function subresourceEntries(r: ResourceType): object[] {
 
 /** /api/v1 or /apis/G/v1: the resources and subresources of one group version. */
 export function resourceListDocument(group: string, version: string): object | undefined {
+  if (group === REVIEW_GROUP && version === 'v1') {
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: `${REVIEW_GROUP}/v1`,
+      resources: REVIEWS.map((name) => ({
+        name,
+        singularName: '',
+        namespaced: false,
+        kind: REVIEW_KINDS[name],
+        verbs: ['create'],
+      })),
+    };
+  }
   const rs = RESOURCES.filter((r) => r.group === group && r.version === version).sort((a, b) =>
     a.resource.localeCompare(b.resource),
   );

@@ -38,12 +38,15 @@ import {
   continueExpired,
   forbiddenPath,
   forbiddenRequest,
+  invalid,
+  invalidValue,
   listExpired,
   methodNotAllowed,
   notFound,
   unauthorized,
   watchExpired,
 } from './status-errors.ts';
+import { rbacAllows } from './rbac.ts';
 import type { Store, StoredEvent } from './store.ts';
 import { toTable, wantsTable, type IncludeObject } from './table.ts';
 import { acceptWebSocket, chooseProtocol, isWebSocketUpgrade, refuseUpgrade } from './websocket.ts';
@@ -309,15 +312,17 @@ function decodeContinue(s: string): ContinueToken {
 /**
  * `kubectl auth can-i`: what the stand-in's authorizer (auth.ts) would decide
  * for the asking user. Every user may ask (system:basic-user); the review is
- * not stored. The group is not listed in discovery.
+ * not stored.
  */
-export function selfSubjectAccessReview(user: UserInfo, body: string): object {
-  let review: { spec?: { resourceAttributes?: { verb?: string } } } = {};
-  try {
-    review = JSON.parse(body) as typeof review;
-  } catch {
-    throw badRequest('the SelfSubjectAccessReview is not valid JSON');
-  }
+export function selfSubjectAccessReview(
+  user: UserInfo,
+  body: Buffer,
+  contentType: string | undefined,
+): object {
+  // kubectl auth can-i sends protobuf; other clients JSON.
+  const review = decodeObject(body, contentType) as {
+    spec?: { resourceAttributes?: { verb?: string } };
+  };
   const verb = review.spec?.resourceAttributes?.verb;
   if (!verb) throw badRequest('spec.resourceAttributes.verb: Required value');
   const yes = allowed(user, verb);
@@ -332,6 +337,68 @@ export function selfSubjectAccessReview(user: UserInfo, body: string): object {
           reason: user.groups.includes('system:masters') ? 'system:masters' : 'read-only user',
         }
       : { allowed: false },
+  };
+}
+
+/**
+ * A SubjectAccessReview (what a webhook asks about its requester): the
+ * stand-in's authorizer for the given user and groups (system:masters: all;
+ * any other authenticated user: get, list, watch), then the stored RBAC
+ * (rbac.ts). Not stored, like the real one.
+ */
+export function subjectAccessReview(store: Store, body: string): object {
+  type Spec = {
+    user?: string;
+    groups?: string[];
+    resourceAttributes?: {
+      namespace?: string;
+      verb?: string;
+      group?: string;
+      resource?: string;
+      subresource?: string;
+      name?: string;
+    };
+  };
+  let review: { spec?: Spec } = {};
+  try {
+    review = JSON.parse(body) as typeof review;
+  } catch {
+    throw badRequest('the SubjectAccessReview is not valid JSON');
+  }
+  const spec = review.spec ?? {};
+  const a = spec.resourceAttributes;
+  if (!spec.user && !spec.groups?.length)
+    throw invalid('authorization.k8s.io', 'SubjectAccessReview', '', [
+      invalidValue('spec.user', '', 'at least one of user or group must be specified'),
+    ]);
+  if (!a?.verb) throw badRequest('spec.resourceAttributes.verb: Required value');
+  const user: UserInfo = { username: spec.user ?? '', groups: spec.groups ?? [] };
+  const base = allowed(user, a.verb);
+  const rbac =
+    !base &&
+    rbacAllows(store, {
+      user: user.username,
+      groups: user.groups,
+      namespace: a.namespace || undefined,
+      verb: a.verb,
+      group: a.group ?? '',
+      resource: a.resource ?? '',
+      subresource: a.subresource || undefined,
+      name: a.name || undefined,
+    });
+  return {
+    kind: 'SubjectAccessReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    spec: review.spec,
+    status: base
+      ? {
+          allowed: true,
+          reason: user.groups.includes('system:masters') ? 'system:masters' : 'read-only user',
+        }
+      : rbac
+        ? { allowed: true, reason: 'RBAC: allowed by a stored role binding' }
+        : { allowed: false },
   };
 }
 
@@ -381,7 +448,29 @@ export function createHandler(deps: HttpDeps): Handler {
           ),
         );
       }
-      return send(res, 201, selfSubjectAccessReview(user, await readBody(req)));
+      return send(
+        res,
+        201,
+        selfSubjectAccessReview(user, await readBytes(req), req.headers['content-type']),
+      );
+    }
+
+    if (path === '/apis/authorization.k8s.io/v1/subjectaccessreviews' && method === 'POST') {
+      // Only who may create subjectaccessreviews (the admin token) may ask about others.
+      if (!allowed(user, 'create')) {
+        return sendError(
+          res,
+          forbiddenRequest(
+            user.username,
+            'create',
+            'authorization.k8s.io',
+            'subjectaccessreviews',
+            undefined,
+            undefined,
+          ),
+        );
+      }
+      return send(res, 201, subjectAccessReview(store, await readBody(req)));
     }
 
     if (

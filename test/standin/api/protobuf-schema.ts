@@ -329,6 +329,17 @@ export const PROTO_SCHEMA: Record<string, string> = {
   'rbac.v1.Subject': '1 kind s, 2 apiGroup s, 3 name s, 4 namespace s',
   'runtime.TypeMeta': '1 apiVersion s, 2 kind s',
   'runtime.Unknown': '1 typeMeta m runtime.TypeMeta, 2 raw b, 3 contentEncoding s, 4 contentType s',
+  // Written by hand from k8s.io/api authorization/v1 generated.proto (kubectl auth
+  // can-i sends it); ResourceAttributes' 1.31 selectors are left out.
+  'authorization.v1.SelfSubjectAccessReview':
+    '1 metadata m meta.ObjectMeta, 2 spec m authorization.v1.SelfSubjectAccessReviewSpec, 3 status m authorization.v1.SubjectAccessReviewStatus',
+  'authorization.v1.SelfSubjectAccessReviewSpec':
+    '1 resourceAttributes m authorization.v1.ResourceAttributes, 2 nonResourceAttributes m authorization.v1.NonResourceAttributes',
+  'authorization.v1.ResourceAttributes':
+    '1 namespace s, 2 verb s, 3 group s, 4 version s, 5 resource s, 6 subresource s, 7 name s',
+  'authorization.v1.NonResourceAttributes': '1 path s, 2 verb s',
+  'authorization.v1.SubjectAccessReviewStatus':
+    '1 allowed ?, 2 reason s, 3 evaluationError s, 4 denied ?',
   'storage.v1.StorageClass':
     '1 metadata m meta.ObjectMeta, 2 provisioner s, 3 parameters M map:s, 4 reclaimPolicy s, 5 mountOptions s*, 6 allowVolumeExpansion ?, 7 volumeBindingMode s, 8 allowedTopologies m* core.v1.TopologySelectorTerm',
 };

@@ -214,6 +214,7 @@ const PACKAGES: Record<string, string> = {
   'apps/v1': 'apps.v1',
   'batch/v1': 'batch.v1',
   'rbac.authorization.k8s.io/v1': 'rbac.v1',
+  'authorization.k8s.io/v1': 'authorization.v1',
   'storage.k8s.io/v1': 'storage.v1',
   'coordination.k8s.io/v1': 'coordination.v1',
 };

@@ -212,6 +212,7 @@ export function findByKind(apiVersion: string, kind: string): ResourceType | und
 /** Groups in the order /apis lists them (the 1.24 order, then the CRD group). */
 export const GROUP_ORDER = [
   'apps',
+  'authorization.k8s.io',
   'batch',
   'policy',
   'rbac.authorization.k8s.io',
