@@ -1,7 +1,7 @@
 // The webhook under load (not a test): real AdmissionReviews from the captured
 // fixtures over TLS, against the webhook process and a minimal express echo
 // over the same certificate, in the same run. See README.md beside this file.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -236,7 +236,20 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+/**
+ * BENCH_PIN_CPUS=1: the server under test (baseline or webhook) on CPU 0, this
+ * process (autocannon, the fake API) on CPU 1, so that the load generator and
+ * the server do not take turns on the same core and the saturation figures
+ * are each server's on one core of its own.
+ */
+const PIN = process.env.BENCH_PIN_CPUS === '1' && cpus().length >= 2;
+
 async function main(): Promise<void> {
+  if (PIN) {
+    // -a: every thread of this process (libuv's pool and V8's helpers too).
+    const r = spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)]);
+    if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr?.toString().trim()}`);
+  }
   const loadBefore = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'scribe-webhook-bench-'));
   const children: ChildProcess[] = [];
@@ -285,7 +298,10 @@ async function main(): Promise<void> {
       // The webhook runs with the V8 options its Deployment sets (NODE_OPTIONS).
       const env =
         name === 'webhook' ? { ...process.env, NODE_OPTIONS: WEBHOOK_NODE_OPTIONS } : process.env;
-      const child = spawn(process.execPath, argv, {
+      const [file, fileArgs] = PIN
+        ? ['taskset', ['-c', '0', process.execPath, ...argv]]
+        : [process.execPath, argv];
+      const child = spawn(file, fileArgs, {
         stdio: ['ignore', 'ignore', openSync(log, 'w')],
         env,
       });
@@ -338,6 +354,7 @@ async function main(): Promise<void> {
       },
       method: {
         webhookNodeOptions: WEBHOOK_NODE_OPTIONS,
+        pinnedCpus: PIN ? { server: 0, loadGenerator: 1 } : null,
         connections: CONNECTIONS,
         rate: RATE,
         seconds: SECONDS,
@@ -365,6 +382,9 @@ async function main(): Promise<void> {
       `Run ${report.when} on ${report.machine.cpus} × ${report.machine.cpu}, Node.js ${report.machine.node}. Method: README.md beside this folder.`,
       `Load average (1 min) on the machine: ${report.machine.loadAverage1mBefore.toFixed(1)} before, ${report.machine.loadAverage1mAfter.toFixed(1)} after (2 cores; above ~1 other work was running).`,
       `Webhook NODE_OPTIONS (as its Deployment sets them): \`${WEBHOOK_NODE_OPTIONS || 'none'}\`.`,
+      PIN
+        ? 'CPUs: each server pinned to CPU 0, this benchmark (autocannon and the fake API) to CPU 1 (BENCH_PIN_CPUS=1).'
+        : 'CPUs: not pinned; the servers and autocannon share both cores.',
       `${CONNECTIONS} connections, ${SECONDS} s per measurement after a ${WARMUP} s warm-up; fixed rate ${RATE} requests/s, then as fast as the server answers.`,
       '',
       '| target | path | load | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors |',
