@@ -16,8 +16,6 @@ import {
   isDnsSubdomain,
   type Parsed,
   type PvcRef,
-  type Trigger,
-  type VolumeMode,
 } from './values.ts';
 import { statusProblems } from './status.ts';
 import { readOnlyCopyFrom, renderReadOnlyCopy, type ReadOnlyCopySpec } from './read-only-copy.ts';
@@ -32,22 +30,12 @@ import {
 } from './targets.ts';
 import { parseQuiesce, renderQuiesce, type QuiesceSpec } from './quiesce.ts';
 
-export interface SourceSpec {
+/** A source: its default target's fields (the unsuffixed keys), and what is the PVC's. */
+export interface SourceSpec extends Omit<TargetSpec, 'name'> {
   role: 'source';
   /** `live`, `snapshot`, `clone`, or a vendor's method that Scribe leaves alone. */
   method: string;
-  destination: PvcRef;
-  /** HOST:PORT of the destination's mover; absent until the endpoint is up. */
-  endpoint?: string;
-  secret: string;
-  /** The destination's volume mode, recorded when replication was enabled. */
-  destinationVolumeMode: VolumeMode;
-  trigger: Trigger;
-  paused: boolean;
-  syncRequested?: string;
   liveRequiresRwo: boolean;
-  /** Every Nth sync compares file contents (rsync --checksum); 0 never. */
-  checksumEvery: number;
   /**
    * Named targets beyond the default one (the fields above), each from the
    * keys suffixed `.NAME`; absent when the source has only the default.

@@ -14,7 +14,7 @@ import {
   type ScrubSpec,
 } from '../../model/src/index.ts';
 import { labelsFor, objectName, syncIdLabel } from './naming.ts';
-import { ownerRef, type VolumeSnapshot } from './objects.ts';
+import { claimJob, ownerRef, type VolumeSnapshot } from './objects.ts';
 
 /** Where the scrub container sees the copy. */
 export const scrubVolumePath = '/data';
@@ -168,57 +168,33 @@ export function scrubJob(
 ): V1Job {
   const dest = destination.metadata?.name ?? '';
   const name = stagingName(dest, syncId);
-  const labels = { ...labelsFor(dest, components.scrub), [syncIdLabel]: syncId };
   const block = volumeModeOf(destination) === 'Block';
   const security = scrubSecurity(scrub);
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: {
-      name,
-      namespace: destination.metadata?.namespace,
-      labels,
-      ownerReferences: [ownerRef(destination)],
+  const job = claimJob(destination, name, components.scrub, syncId, {
+    container: {
+      name: 'scrub',
+      image: scrub.image,
+      // The user's argv as given: Scribe never builds a shell line from it.
+      command: scrub.command,
+      env: [
+        { name: 'SCRIBE_VOLUME', value: block ? scrubDevicePath : scrubVolumePath },
+        { name: 'TMPDIR', value: '/tmp' },
+      ],
+      securityContext: security.container,
+      resources: { requests: { cpu: '100m', memory: '128Mi' } },
+      ...(block ? { volumeDevices: [{ name: 'volume', devicePath: scrubDevicePath }] } : {}),
+      volumeMounts: [
+        ...(block ? [] : [{ name: 'volume', mountPath: scrubVolumePath }]),
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
     },
-    spec: {
-      // A failed scrub is retried on the next sync's snapshot, not here.
-      backoffLimit: 0,
-      activeDeadlineSeconds: scrub.timeoutSeconds,
-      ttlSecondsAfterFinished: 3600,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: security.pod,
-          containers: [
-            {
-              name: 'scrub',
-              image: scrub.image,
-              // The user's argv as given: Scribe never builds a shell line from it.
-              command: scrub.command,
-              env: [
-                { name: 'SCRIBE_VOLUME', value: block ? scrubDevicePath : scrubVolumePath },
-                { name: 'TMPDIR', value: '/tmp' },
-              ],
-              securityContext: security.container,
-              resources: { requests: { cpu: '100m', memory: '128Mi' } },
-              ...(block
-                ? { volumeDevices: [{ name: 'volume', devicePath: scrubDevicePath }] }
-                : {}),
-              volumeMounts: [
-                ...(block ? [] : [{ name: 'volume', mountPath: scrubVolumePath }]),
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'volume', persistentVolumeClaim: { claimName: name } },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    },
-  };
+    volumes: [
+      { name: 'volume', persistentVolumeClaim: { claimName: name } },
+      { name: 'tmp', emptyDir: {} },
+    ],
+  });
+  // A failed scrub is retried on the next sync's snapshot (claimJob: no retries), within its timeout.
+  job.spec!.activeDeadlineSeconds = scrub.timeoutSeconds;
+  job.spec!.template.spec!.securityContext = security.pod;
+  return job;
 }

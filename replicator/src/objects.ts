@@ -214,7 +214,7 @@ export function senderJob(
     '--json',
     ...(o.checksum ? ['--checksum'] : []),
   ];
-  return moverJob(
+  return claimJob(
     source,
     syncObjectName('send', name, target, syncId),
     'sender',
@@ -242,7 +242,7 @@ export function receiverJob(
     `${keysPath}/client_ed25519.pub`,
     '--once',
   ];
-  const job = moverJob(
+  const job = claimJob(
     destination,
     objectName('scribe-receive', claimName(destination), syncId),
     'receiver',
@@ -256,7 +256,8 @@ export function receiverJob(
   return job;
 }
 
-function moverJob(
+/** A one-pod Job Scribe owns for a claim: no retries of its own, no token, removed an hour after it ends. */
+export function claimJob(
   pvc: V1PersistentVolumeClaim,
   name: string,
   component: string,
