@@ -37,6 +37,12 @@ let kubeconfig: string;
 
 const scribe = (...args: string[]): Promise<Run> =>
   scribeWhileDriving(kubeconfig, args, [s.src, s.dst]);
+// Every enable here: the source claim to the destination cluster, with the copy data-ro.
+const enableWithCopy = (...more: string[]): Promise<Run> =>
+  scribe(
+    ...['enable', 'pvc', 'data', '--context', 'source', '--to', 'destination'],
+    ...['--method', 'clone', '--schedule', 'manual', '--read-only-copy', 'data-ro', ...more],
+  );
 
 const image = 'ghcr.io/backube/scribe:latest';
 const scrubCommand = JSON.stringify([
@@ -90,21 +96,7 @@ suite('a read-only copy of the destination (stand-in)', () => {
     await writeFile(join(source, 'users.txt'), 'alice secret\nbob secret\n');
     await writeFile(join(source, 'pii.csv'), 'name,ssn\nalice,123-45-6789\n');
     for (let i = 0; i < 5; i++) await writeFile(join(source, `t${i}`), `v1 ${i}\n`.repeat(1000));
-    const r = await scribe(
-      'enable',
-      'pvc',
-      'data',
-      '--context',
-      'source',
-      '--to',
-      'destination',
-      '--method',
-      'clone',
-      '--schedule',
-      'manual',
-      '--read-only-copy',
-      'data-ro',
-    );
+    const r = await enableWithCopy();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
       'read-only copy: persistentvolumeclaim/data-ro (ReadOnlyMany, context destination, namespace default)',
@@ -176,20 +168,7 @@ suite('a read-only copy of the destination (stand-in)', () => {
 
   it("with a scrub step, shows the scrub's change in the copy and never in the destination", async () => {
     const before = (await readClaim(s.destination, 'data')).metadata?.annotations;
-    const dry = await scribe(
-      'enable',
-      'pvc',
-      'data',
-      '--context',
-      'source',
-      '--to',
-      'destination',
-      '--method',
-      'clone',
-      '--schedule',
-      'manual',
-      '--read-only-copy',
-      'data-ro',
+    const dry = await enableWithCopy(
       '--scrub-image',
       image,
       '--scrub-command',
@@ -199,20 +178,7 @@ suite('a read-only copy of the destination (stand-in)', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/after the scrub step \(.*\) succeeds; .* \(dry run\)\n/);
     expect((await readClaim(s.destination, 'data')).metadata?.annotations).toEqual(before);
-    const r = await scribe(
-      'enable',
-      'pvc',
-      'data',
-      '--context',
-      'source',
-      '--to',
-      'destination',
-      '--method',
-      'clone',
-      '--schedule',
-      'manual',
-      '--read-only-copy',
-      'data-ro',
+    const r = await enableWithCopy(
       '--scrub-image',
       image,
       '--scrub-command',
@@ -279,20 +245,7 @@ suite('a read-only copy of the destination (stand-in)', () => {
 
   it('stops a scrub at its timeout and keeps the previous copy', async () => {
     const kept = (await statusOf(s.destination, 'data')).readOnlyCopySnapshot!;
-    const r = await scribe(
-      'enable',
-      'pvc',
-      'data',
-      '--context',
-      'source',
-      '--to',
-      'destination',
-      '--method',
-      'clone',
-      '--schedule',
-      'manual',
-      '--read-only-copy',
-      'data-ro',
+    const r = await enableWithCopy(
       '--scrub-image',
       image,
       '--scrub-command',
