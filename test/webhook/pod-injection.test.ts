@@ -323,4 +323,40 @@ describe('live sidecar injection on the captured pod creates', () => {
     expect(out.metadata!.annotations![injectedAnnotation]).toBe('data-fs,data-block');
     expect(NS).toBe(req.namespace);
   });
+
+  it('gives pods of the same shape one shared, frozen patch, and pods of another shape their own', () => {
+    const ctx = context('native');
+    const first = injectLiveSidecars(request(RS_POD), ctx).decision;
+    const second = injectLiveSidecars(request(RS_POD), ctx).decision;
+    expect(first.allowed && second.allowed).toBe(true);
+    const patch = first.allowed ? first.patch! : [];
+    expect(second.allowed && second.patch).toBe(patch);
+    expect(Object.isFrozen(patch) && Object.isFrozen((patch[0] as { value: unknown }).value)).toBe(
+      true,
+    );
+    expect(() => patch.push({ op: 'remove', path: '/spec' })).toThrow(TypeError);
+    // The same claim, but the pod already records another claim's sidecar.
+    const marked = request(RS_POD);
+    (marked.object as V1Pod).metadata!.annotations = { [injectedAnnotation]: 'other' };
+    const { pod } = applied(marked, ctx);
+    expect(pod.metadata!.annotations![injectedAnnotation]).toBe('other,data-fs');
+    // Another endpoint for the claim (a new object in the cache): a new patch.
+    const moved = structuredClone(DATA_FS);
+    moved.metadata!.annotations![specKeys.endpoint] = '10.0.0.99:2222';
+    const again = applied(request(RS_POD), context('native', [moved, DATA_BLOCK]));
+    expect(again.pod.spec!.initContainers![0]!.command).toContain('10.0.0.99:2222');
+  });
+
+  it("keeps a pod author's marker text from standing in for another shape", () => {
+    const ctx = context('native');
+    // A marker crafted to read like a further sidecar entry in a naive key.
+    const crafted = request(FS_POD);
+    (crafted.object as V1Pod).metadata!.annotations = {
+      [injectedAnnotation]: '"],["data","data-fs","Filesystem","evil:22","s","manual"',
+    };
+    injectLiveSidecars(crafted, ctx);
+    const { pod } = applied(request(FS_POD), ctx);
+    expect(pod.metadata!.annotations![injectedAnnotation]).toBe('data-fs');
+    expect(JSON.stringify(pod)).not.toContain('evil');
+  });
 });

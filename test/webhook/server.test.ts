@@ -283,7 +283,12 @@ describe('scribe-webhook outside a cluster', () => {
     expect(res.body).toMatch(/^scribe_webhook_certificate_expiry_timestamp_seconds \d+/m);
   });
 
-  it('logs JSON lines by identity, with no key, token or object in them', () => {
+  it('logs JSON lines by identity, with no key, token or object in them', async () => {
+    // Lines reach stderr in blocks, at most half a second late.
+    await until(
+      () => (stderr.includes('"msg":"injected"') ? true : undefined),
+      'the injected line',
+    );
     const lines = stderr.trim().split('\n');
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
     expect(stderr).not.toContain('PRIVATE KEY');

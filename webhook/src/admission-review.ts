@@ -154,6 +154,19 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
   };
 }
 
+// A memoized (frozen) patch comes back for every pod of the same shape: its
+// encoding is kept with it.
+const encodings = new WeakMap<readonly JsonPatchOperation[], string>();
+function encodedPatch(patch: JsonPatchOperation[]): string {
+  if (!Object.isFrozen(patch)) return Buffer.from(JSON.stringify(patch)).toString('base64');
+  let encoded = encodings.get(patch);
+  if (encoded === undefined) {
+    encoded = Buffer.from(JSON.stringify(patch)).toString('base64');
+    encodings.set(patch, encoded);
+  }
+  return encoded;
+}
+
 // The patch is base64 of the JSON Patch document; an empty patch is no patch.
 export function toReview(uid: string, decision: AdmissionDecision): AdmissionReviewResponse {
   const response: AdmissionResponse = { uid, allowed: decision.allowed };
@@ -161,7 +174,7 @@ export function toReview(uid: string, decision: AdmissionDecision): AdmissionRev
     response.status = { code: decision.code, message: decision.message };
   } else if (decision.patch && decision.patch.length > 0) {
     response.patchType = 'JSONPatch';
-    response.patch = Buffer.from(JSON.stringify(decision.patch)).toString('base64');
+    response.patch = encodedPatch(decision.patch);
   }
   if (decision.warnings && decision.warnings.length > 0) response.warnings = decision.warnings;
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };

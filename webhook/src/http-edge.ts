@@ -9,7 +9,7 @@ import {
   toReview,
 } from './admission-review.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './defaults.ts';
-import type { Logger } from './log.ts';
+import { type Logger, requestLogger } from './log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { type CertificateSource, serveRotations } from './tls-source.ts';
 
@@ -70,6 +70,7 @@ export function createApp(opts: EdgeOptions): express.Express {
   app.disable('etag');
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { metrics, log } = opts;
+  const requestLog = requestLogger(log);
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
@@ -156,11 +157,12 @@ export function createApp(opts: EdgeOptions): express.Express {
         dryRun: review.dryRun === true,
         result,
       };
-      if (result === 'allowed') log.debug(who, 'admitted');
-      else if (result === 'patched') log.info({ ...who, injected: outcome.injected }, 'injected');
+      if (result === 'allowed') requestLog.debug(who, 'admitted');
+      else if (result === 'patched')
+        requestLog.info({ ...who, injected: outcome.injected }, 'injected');
       else if (outcome.error)
-        log.warn({ ...who, reason: outcome.reason, err: outcome.error }, 'denied');
-      else log.info({ ...who, reason: outcome.reason }, 'denied');
+        requestLog.warn({ ...who, reason: outcome.reason, err: outcome.error }, 'denied');
+      else requestLog.info({ ...who, reason: outcome.reason }, 'denied');
     },
   ];
 

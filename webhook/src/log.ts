@@ -22,9 +22,40 @@ export const REDACTED_PATHS = [
   'body',
 ];
 
+// The request lines are flat by construction (identity, verdict, reason): for
+// them only top-level keys need censoring. pino's wildcard paths cost ~3.7 µs
+// a line (measured: 6.2 against 2.5 µs), a sixth of a patched request's cost.
+const FLAT_REDACTED_PATHS = REDACTED_PATHS.filter((p) => !p.includes('.'));
+
+/** The logger for one line per admission request: top-level censoring only. */
+export function requestLogger(log: Logger): Logger {
+  return log.child({}, { redact: { paths: FLAT_REDACTED_PATHS, censor: '[redacted]' } });
+}
+
+/**
+ * stderr, written in blocks of at least 4 KiB, flushed every 500 ms and at
+ * exit. Under load a write(2) per line (pino's default) cost a patched request
+ * ~5 µs of its ~75; blocks make it ~0.3. Synchronous writes, as pino's default
+ * and klog do: an asynchronous write is a thread-pool round trip per block,
+ * which costs more than the write itself. A SIGKILL loses at most the last
+ * half second of lines.
+ */
+export function bufferedStderr(): DestinationStream {
+  const stream = pino.destination({ fd: 2, sync: true, minLength: 4096, periodicFlush: 500 });
+  // pino registers no exit flush for synchronous streams; an exit, even on a crash, must not drop lines.
+  process.once('exit', () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // stderr is gone: nothing left to tell
+    }
+  });
+  return stream;
+}
+
 export function createLogger(
   level = process.env.SCRIBE_LOG_LEVEL ?? 'info',
-  destination: DestinationStream = pino.destination({ fd: 2, sync: false }),
+  destination: DestinationStream = bufferedStderr(),
 ): Logger {
   return pino(
     {

@@ -5,6 +5,7 @@ import type {
   JsonPatchOperation,
 } from './admission-review.ts';
 import { pointer } from './json-pointer.ts';
+import { type LruMemo, deepFreeze, lruMemo } from './lru-memo.ts';
 import {
   type LiveVolume,
   type SidecarConfig,
@@ -90,6 +91,95 @@ export function liveVolumes(
   return { live, skipped };
 }
 
+// What the patch depends on besides the context: the sidecars to add and
+// where the pod has lists and annotations to add to.
+interface PatchShape {
+  todo: LiveVolume[];
+  initContainers: 'absent' | 'present';
+  volumes: 'absent' | 'present';
+  annotations: 'no-metadata' | 'absent' | 'present';
+  previousMarker: string | undefined;
+}
+
+function sidecarPatch(shape: PatchShape, ctx: InjectionContext): JsonPatchOperation[] {
+  const { todo } = shape;
+  const patch: JsonPatchOperation[] = [];
+  const containers = todo.map((l) => sidecarContainer(l, ctx.sidecar));
+  if (ctx.sidecar.mode === 'native') {
+    // Appended last: the application's own init containers run first, as before.
+    if (shape.initContainers === 'absent') {
+      patch.push({ op: 'add', path: '/spec/initContainers', value: containers });
+    } else {
+      for (const c of containers)
+        patch.push({ op: 'add', path: '/spec/initContainers/-', value: c });
+    }
+  } else {
+    for (const c of containers) patch.push({ op: 'add', path: '/spec/containers/-', value: c });
+  }
+  const volumes = todo.flatMap(sidecarVolumes);
+  if (shape.volumes === 'absent') {
+    patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
+  } else {
+    for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
+  }
+  const marker = todo.map((l) => l.claimName).join(',');
+  const value = shape.previousMarker ? `${shape.previousMarker},${marker}` : marker;
+  if (shape.annotations === 'no-metadata') {
+    patch.push({
+      op: 'add',
+      path: '/metadata',
+      value: { annotations: { [ctx.markerAnnotation]: value } },
+    });
+  } else if (shape.annotations === 'absent') {
+    patch.push({
+      op: 'add',
+      path: '/metadata/annotations',
+      value: { [ctx.markerAnnotation]: value },
+    });
+  } else {
+    // "add" replaces an existing member, so reinvocation needs no "replace".
+    patch.push({
+      op: 'add',
+      path: pointer('metadata', 'annotations', ctx.markerAnnotation),
+      value,
+    });
+  }
+  return patch;
+}
+
+// Every field the patch is built from, unambiguously: the marker is the pod
+// author's text, and two shapes must never share a key (the memo is shared by
+// every namespace).
+function shapeKey(s: PatchShape): string {
+  return JSON.stringify([
+    s.initContainers,
+    s.volumes,
+    s.annotations,
+    s.previousMarker ?? null,
+    ...s.todo.map((l) => [
+      l.volumeName,
+      l.claimName,
+      l.volumeMode,
+      l.endpoint,
+      l.secret,
+      l.schedule,
+    ]),
+  ]);
+}
+
+// Pods of one ReplicaSet or StatefulSet get the same patch: building it and
+// its JSON again for each costs a tenth of a patched request (bench/webhook).
+// One memo per context, as the sidecar settings are part of the patch.
+const patchMemos = new WeakMap<InjectionContext, LruMemo<JsonPatchOperation[]>>();
+function patchMemo(ctx: InjectionContext): LruMemo<JsonPatchOperation[]> {
+  let memo = patchMemos.get(ctx);
+  if (!memo) {
+    memo = lruMemo(1024);
+    patchMemos.set(ctx, memo);
+  }
+  return memo;
+}
+
 export function injectLiveSidecars(req: AdmissionRequest, ctx: InjectionContext): InjectionResult {
   if (req.operation !== 'CREATE' || req.kind.kind !== 'Pod' || req.kind.group !== '') return none();
   if (req.subResource) return none();
@@ -117,47 +207,17 @@ export function injectLiveSidecars(req: AdmissionRequest, ctx: InjectionContext)
   const warnings = skipped.map((s) => `scribe: no live copy for ${s}`);
   if (todo.length === 0) return none(skipped, warnings);
 
-  const patch: JsonPatchOperation[] = [];
-  const containers = todo.map((l) => sidecarContainer(l, ctx.sidecar));
-  if (ctx.sidecar.mode === 'native') {
-    // Appended last: the application's own init containers run first, as before.
-    if (pod.spec.initContainers === undefined || pod.spec.initContainers === null) {
-      patch.push({ op: 'add', path: '/spec/initContainers', value: containers });
-    } else {
-      for (const c of containers)
-        patch.push({ op: 'add', path: '/spec/initContainers/-', value: c });
-    }
-  } else {
-    for (const c of containers) patch.push({ op: 'add', path: '/spec/containers/-', value: c });
-  }
-  const volumes = todo.flatMap(sidecarVolumes);
-  if (pod.spec.volumes === undefined || pod.spec.volumes === null) {
-    patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
-  } else {
-    for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
-  }
-  const marker = [...todo.map((l) => l.claimName)].join(',');
-  const previous = annotations[ctx.markerAnnotation];
-  const value = previous ? `${previous},${marker}` : marker;
-  if (!pod.metadata) {
-    patch.push({
-      op: 'add',
-      path: '/metadata',
-      value: { annotations: { [ctx.markerAnnotation]: value } },
-    });
-  } else if (pod.metadata.annotations === undefined || pod.metadata.annotations === null) {
-    patch.push({
-      op: 'add',
-      path: '/metadata/annotations',
-      value: { [ctx.markerAnnotation]: value },
-    });
-  } else {
-    // "add" replaces an existing member, so reinvocation needs no "replace".
-    patch.push({
-      op: 'add',
-      path: pointer('metadata', 'annotations', ctx.markerAnnotation),
-      value,
-    });
-  }
+  const shape: PatchShape = {
+    todo,
+    initContainers: pod.spec.initContainers == null ? 'absent' : 'present',
+    volumes: pod.spec.volumes == null ? 'absent' : 'present',
+    annotations: !pod.metadata
+      ? 'no-metadata'
+      : pod.metadata.annotations == null
+        ? 'absent'
+        : 'present',
+    previousMarker: annotations[ctx.markerAnnotation],
+  };
+  const patch = patchMemo(ctx).get(shapeKey(shape), () => deepFreeze(sidecarPatch(shape, ctx)));
   return { decision: { allowed: true, patch, warnings }, injected: todo, skipped };
 }

@@ -1,4 +1,5 @@
 import { type ParsedSpec, isScribeKey, parseSpec } from '../../model/src/index.ts';
+import { lruMemo } from './lru-memo.ts';
 
 // parseSpec is pure but not cheap (a cron expression costs ~150 µs to check),
 // and the same spec comes back on every write of a claim (status updates,
@@ -6,8 +7,7 @@ import { type ParsedSpec, isScribeKey, parseSpec } from '../../model/src/index.t
 // Scribe annotations' content, a bounded number of them, least recently used
 // first out. Callers must treat the result as read-only.
 
-const MAX_ENTRIES = 2048;
-const memo = new Map<string, ParsedSpec>();
+const memo = lruMemo<ParsedSpec>(2048);
 
 function keyOf(annotations: Record<string, string> | undefined): string {
   const entries: [string, string][] = [];
@@ -18,19 +18,6 @@ function keyOf(annotations: Record<string, string> | undefined): string {
 
 export function parseSpecMemo(annotations: Record<string, string> | undefined): ParsedSpec {
   const key = keyOf(annotations);
-  const hit = memo.get(key);
-  if (hit) {
-    memo.delete(key); // refresh its place in the LRU order
-    memo.set(key, hit);
-    return hit;
-  }
   // Only Scribe's keys decide the result; the key above is exactly them.
-  const parsed = parseSpec(Object.fromEntries(JSON.parse(key) as [string, string][]));
-  memo.set(key, parsed);
-  if (memo.size > MAX_ENTRIES) memo.delete(memo.keys().next().value!);
-  return parsed;
-}
-
-export function memoSize(): number {
-  return memo.size;
+  return memo.get(key, () => parseSpec(Object.fromEntries(JSON.parse(key) as [string, string][])));
 }
