@@ -122,7 +122,9 @@ export function createApp(opts: EdgeOptions): express.Express {
       }
       let outcome: HandlerOutcome;
       try {
-        outcome = await handle(review);
+        // Most verdicts are synchronous: no await, no extra turn of the microtask queue.
+        const pending = handle(review);
+        outcome = pending instanceof Promise ? await pending : pending;
       } catch (err) {
         // A bug, not a verdict: a 500 lets the configuration's failurePolicy
         // decide (Ignore for pods, Fail for claims).
