@@ -791,6 +791,9 @@ const contenders: Record<ContenderName, Contender> = {
           `PidFile ${path.join(dir, 'sshd.pid')}`,
           'UsePAM no',
           'PermitRootLogin prohibit-password',
+          // The keys live in the work dir: under /tmp (world-writable) sshd's
+          // default StrictModes refuses them, and every baseline row fails.
+          'StrictModes no',
           'PubkeyAuthentication yes',
           'PasswordAuthentication no',
           'KbdInteractiveAuthentication no',
