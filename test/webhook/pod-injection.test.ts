@@ -347,6 +347,19 @@ describe('live sidecar injection on the captured pod creates', () => {
     expect(again.pod.spec!.initContainers![0]!.command).toContain('10.0.0.99:2222');
   });
 
+  it('builds the patch afresh, unshared, when the marker text is long', () => {
+    const ctx = context('native');
+    const long = request(RS_POD);
+    const marker = 'm'.repeat(3000);
+    (long.object as V1Pod).metadata!.annotations = { [injectedAnnotation]: marker };
+    const first = injectLiveSidecars(long, ctx).decision;
+    const second = injectLiveSidecars(long, ctx).decision;
+    expect(first.allowed && second.allowed && first.patch !== second.patch).toBe(true);
+    expect(second).toEqual(first);
+    const { pod } = applied(long, ctx);
+    expect(pod.metadata!.annotations![injectedAnnotation]).toBe(`${marker},data-fs`);
+  });
+
   it("keeps a pod author's marker text from standing in for another shape", () => {
     const ctx = context('native');
     // A marker crafted to read like a further sidecar entry in a naive key.

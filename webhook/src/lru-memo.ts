@@ -6,10 +6,16 @@ export interface LruMemo<V> {
   readonly size: number;
 }
 
-export function lruMemo<V>(maxEntries: number): LruMemo<V> {
+/**
+ * At most `maxEntries` values, and none whose key is longer than
+ * `maxKeyLength`: keys are built from what clients send (annotations), and a
+ * memo of large keys would let a client fill the server's memory.
+ */
+export function lruMemo<V>(maxEntries: number, maxKeyLength: number): LruMemo<V> {
   const entries = new Map<string, V>();
   return {
     get(key, compute) {
+      if (key.length > maxKeyLength) return compute();
       const hit = entries.get(key);
       if (hit !== undefined) {
         entries.delete(key); // refresh its place in the order

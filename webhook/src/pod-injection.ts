@@ -169,12 +169,14 @@ function shapeKey(s: PatchShape): string {
 
 // Pods of one ReplicaSet or StatefulSet get the same patch: building it and
 // its JSON again for each costs a tenth of a patched request (bench/webhook).
-// One memo per context, as the sidecar settings are part of the patch.
+// One memo per context, as the sidecar settings are part of the patch. Its
+// size is bounded: 256 shapes with keys of at most 2 KiB (a key grows with
+// the pod author's marker text and the number of live claims).
 const patchMemos = new WeakMap<InjectionContext, LruMemo<JsonPatchOperation[]>>();
 function patchMemo(ctx: InjectionContext): LruMemo<JsonPatchOperation[]> {
   let memo = patchMemos.get(ctx);
   if (!memo) {
-    memo = lruMemo(1024);
+    memo = lruMemo(256, 2048);
     patchMemos.set(ctx, memo);
   }
   return memo;

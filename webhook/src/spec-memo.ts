@@ -7,7 +7,9 @@ import { lruMemo } from './lru-memo.ts';
 // Scribe annotations' content, a bounded number of them, least recently used
 // first out. Callers must treat the result as read-only.
 
-const memo = lruMemo<ParsedSpec>(2048);
+// Keys are the claims' Scribe annotations, written by whoever may write claims:
+// a spec over 16 KiB is parsed every time rather than kept.
+const memo = lruMemo<ParsedSpec>(2048, 16 * 1024);
 
 function keyOf(annotations: Record<string, string> | undefined): string {
   const entries: [string, string][] = [];
