@@ -335,6 +335,8 @@ describe('live sidecar injection on the captured pod creates', () => {
       true,
     );
     expect(() => patch.push({ op: 'remove', path: '/spec' })).toThrow(TypeError);
+    // Frozen patches share nothing with the context they were built from.
+    expect(Object.isFrozen(ctx.sidecar.resources)).toBe(false);
     // The same claim, but the pod already records another claim's sidecar.
     const marked = request(RS_POD);
     (marked.object as V1Pod).metadata!.annotations = { [injectedAnnotation]: 'other' };

@@ -79,7 +79,8 @@ export function sidecarContainer(live: LiveVolume, config: SidecarConfig): V1Con
       `${KEY_DIR}/${KNOWN_HOST_KEY_FILE}`,
       '--json',
     ],
-    resources: config.resources,
+    // A copy: the patch built from this container may be frozen and shared (pod-injection.ts).
+    resources: structuredClone(config.resources),
     volumeMounts: [
       { name: keyVolumeName(live.volumeName), mountPath: KEY_DIR, readOnly: true },
       // rsync and ssh want a writable temporary directory; the root is read-only.
