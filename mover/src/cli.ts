@@ -142,7 +142,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--block-size <bytes>',
-      'delta block size (default: 2 KiB for files, 64 KiB for block volumes)',
+      'delta block size (default: 4 KiB for files, 64 KiB for block volumes)',
       integer(512, 131072),
     )
     .addOption(

@@ -10,10 +10,14 @@ export const stateDirName = '.scribe';
 /**
  * rsync's own block size grows with the square root of the file (23 KiB for
  * 512 MiB), so each scattered 4 KiB page write costs ~6x its size in literal
- * data. 2 KiB blocks cost 0.35% of a changed file in checksums and send ~1.5x
- * the changed bytes; measured in bench/mover.
+ * data. 4 KiB blocks match a page: an aligned page write sends one block. On
+ * the benchmark's unaligned writes, 2 KiB blocks sent 0.31x the baseline's
+ * bytes and 4 KiB 0.34x, but with --sparse rsync's receiver issues one write
+ * per block (16,410 writes for a 32 MiB file at 2 KiB, 155 without -S), and
+ * 2 KiB took 1.11–1.58x the baseline's time against 0.93–1.09x (bench/mover,
+ * 2026-12-06). No block size gets the wire under 0.3x there.
  */
-export const defaultFileBlockSize = 2048;
+export const defaultFileBlockSize = 4096;
 
 export type Compression = 'auto' | 'always' | 'never';
 
