@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { isoTimeOncePerMillisecond } from '../../webhook/src/log.ts';
 
 const LOG = join(import.meta.dirname, '../../webhook/src/log.ts');
 
@@ -78,5 +79,19 @@ describe('the webhook log', () => {
       tls: { keyPem: '[redacted]', token: '[redacted]' },
     });
     expect(request).toMatchObject({ uid: 'u', object: '[redacted]', token: '[redacted]' });
+  });
+
+  it('stamps each line with the current time, kept only within its millisecond', () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(Date.parse('2026-12-07T00:00:00.123Z'));
+      const first = isoTimeOncePerMillisecond();
+      expect(first).toBe(',"time":"2026-12-07T00:00:00.123Z"');
+      expect(isoTimeOncePerMillisecond()).toBe(first);
+      vi.setSystemTime(Date.parse('2026-12-07T00:00:00.124Z'));
+      expect(isoTimeOncePerMillisecond()).toBe(',"time":"2026-12-07T00:00:00.124Z"');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

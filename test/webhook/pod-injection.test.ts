@@ -5,6 +5,7 @@ import { specKeys } from '../../model/src/index.ts';
 import {
   type AdmissionRequest,
   type JsonPatchOperation,
+  serializeReview,
   toReview,
 } from '../../webhook/src/admission-review.ts';
 import { injectedAnnotation, readLive } from '../../webhook/src/live-reading.ts';
@@ -50,7 +51,10 @@ function applied(
   req: AdmissionRequest,
   ctx: InjectionContext,
 ): { pod: V1Pod; patch: JsonPatchOperation[] } {
-  const review = toReview(req.uid, injectLiveSidecars(req, ctx).decision);
+  const decision = injectLiveSidecars(req, ctx).decision;
+  // The text the server writes, read back as the apiserver reads it.
+  const review = JSON.parse(serializeReview(req.uid, decision)) as ReturnType<typeof toReview>;
+  expect(review).toEqual(toReview(req.uid, decision));
   expect(review.response.patchType).toBe('JSONPatch');
   const patch = JSON.parse(
     Buffer.from(review.response.patch!, 'base64').toString('utf8'),

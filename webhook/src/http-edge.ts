@@ -6,7 +6,7 @@ import {
   type AdmissionRequest,
   BadReviewError,
   parseAdmissionReview,
-  toReview,
+  serializeReview,
 } from './admission-review.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './defaults.ts';
 import { type Logger, requestLogger } from './log.ts';
@@ -91,7 +91,7 @@ export function createApp(opts: EdgeOptions): express.Express {
   const route = (webhook: 'mutate' | 'validate', handle: AdmissionHandler) => [
     express.raw({ type: () => true, limit }),
     async (req: Request, res: Response) => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const type = req.headers['content-type'] ?? '';
       let review: AdmissionRequest;
       try {
@@ -142,14 +142,23 @@ export function createApp(opts: EdgeOptions): express.Express {
         return;
       }
       const result = resultLabel(outcome.decision);
-      res.json(toReview(review.uid, outcome.decision));
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // Written directly, not through res.json: express's send would parse the
+      // content type back and stringify the patch again on every request.
+      const text = serializeReview(review.uid, outcome.decision);
+      res.writeHead(200, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      });
+      res.end(text);
+      const seconds = (performance.now() - started) / 1e3;
       metrics.requests.inc({ webhook, operation: review.operation, result });
       metrics.duration.observe({ webhook, operation: review.operation, result }, seconds);
       if (outcome.injected)
         metrics.injections.inc({ mode: opts.sidecarMode ?? 'unknown' }, outcome.injected);
       if (result === 'denied') metrics.rejections.inc({ reason: outcome.reason ?? 'invalid' });
-      const who = {
+      if (result === 'allowed' && !requestLog.isLevelEnabled('debug')) return;
+      // One flat object per line (a spread would copy it once more).
+      const line: Record<string, unknown> = {
         webhook,
         uid: review.uid,
         operation: review.operation,
@@ -159,12 +168,17 @@ export function createApp(opts: EdgeOptions): express.Express {
         dryRun: review.dryRun === true,
         result,
       };
-      if (result === 'allowed') requestLog.debug(who, 'admitted');
-      else if (result === 'patched')
-        requestLog.info({ ...who, injected: outcome.injected }, 'injected');
-      else if (outcome.error)
-        requestLog.warn({ ...who, reason: outcome.reason, err: outcome.error }, 'denied');
-      else requestLog.info({ ...who, reason: outcome.reason }, 'denied');
+      if (result === 'allowed') requestLog.debug(line, 'admitted');
+      else if (result === 'patched') {
+        line.injected = outcome.injected;
+        requestLog.info(line, 'injected');
+      } else {
+        line.reason = outcome.reason;
+        if (outcome.error) {
+          line.err = outcome.error;
+          requestLog.warn(line, 'denied');
+        } else requestLog.info(line, 'denied');
+      }
     },
   ];
 

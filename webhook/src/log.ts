@@ -53,6 +53,19 @@ export function bufferedStderr(): DestinationStream {
   return stream;
 }
 
+// pino's isoTime formats a Date per line (~0.8 µs); under load many lines
+// share a millisecond, so the text is kept until the clock moves.
+let stampedAt = -1;
+let stamp = '';
+export function isoTimeOncePerMillisecond(): string {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return stamp;
+}
+
 export function createLogger(
   level = process.env.SCRIBE_LOG_LEVEL ?? 'info',
   destination: DestinationStream = bufferedStderr(),
@@ -62,7 +75,7 @@ export function createLogger(
       name: 'scribe-webhook',
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOncePerMillisecond,
     },
     destination,
   );
