@@ -74,6 +74,7 @@ function envNumber(name: string, dflt: number): number {
 const config = {
   scale: envNumber('SCRIBE_BENCH_SCALE', 1),
   seed: Math.floor(envNumber('SCRIBE_BENCH_SEED', 1)),
+  rounds: Math.max(1, Math.floor(envNumber('SCRIBE_BENCH_ROUNDS', 1))),
   contenders: envList('SCRIBE_BENCH_CONTENDERS', ALL_CONTENDERS),
   datasets: envList('SCRIBE_BENCH_DATASETS', ALL_DATASETS),
   workRoot: path.resolve(process.env.SCRIBE_BENCH_WORKDIR ?? path.join(HERE, 'work')),
@@ -1064,6 +1065,8 @@ interface Row {
   dataset: DatasetName;
   phase: Phase;
   contender: ContenderName;
+  /** Which round (1-based); absent on the medians of several rounds. */
+  round?: number;
   valid: boolean;
   invalidReason?: string;
   wallSeconds: number | null;
@@ -1324,7 +1327,11 @@ function computeTargets(rows: Row[]): Target[] {
 function addRatios(rows: Row[]): void {
   for (const r of rows) {
     const base = rows.find(
-      (b) => b.dataset === r.dataset && b.phase === r.phase && b.contender === BASELINE,
+      (b) =>
+        b.dataset === r.dataset &&
+        b.phase === r.phase &&
+        b.contender === BASELINE &&
+        b.round === r.round,
     );
     if (!base) continue;
     r.ratio = {
@@ -1335,6 +1342,44 @@ function addRatios(rows: Row[]): void {
   }
 }
 
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1
+    ? (v[mid] as number)
+    : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/**
+ * One row per dataset, phase and contender: each measure the median of its
+ * rounds. Valid only if every round was (a failed round is a failure, not
+ * an outlier to drop).
+ */
+function medianRows(rows: Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = `${r.dataset}/${r.phase}/${r.contender}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as Row;
+    const bad = group.find((r) => !r.valid);
+    const of = (pick: (r: Row) => number | null): number | null =>
+      bad ? null : median(group.map((r) => pick(r) as number));
+    const { round: _round, ratio: _ratio, ...rest } = first;
+    return {
+      ...rest,
+      valid: !bad,
+      invalidReason: bad ? `round ${bad.round}: ${bad.invalidReason ?? 'invalid'}` : undefined,
+      wallSeconds: of((r) => r.wallSeconds),
+      wireBytes: of((r) => r.wireBytes),
+      cpuClientSeconds: of((r) => r.cpuClientSeconds),
+      cpuServerSeconds: of((r) => r.cpuServerSeconds),
+      cpuSeconds: of((r) => r.cpuSeconds),
+    };
+  });
+}
+
 function markdown(report: Report): string {
   const m = report.machine;
   const lines: string[] = [];
@@ -1342,7 +1387,9 @@ function markdown(report: Report): string {
   lines.push(
     `Scale ${report.config.scale} (SCRIBE_BENCH_SCALE), seed ${report.config.seed}, contenders ${report.config.contenders.join(
       ', ',
-    )}, datasets ${report.config.datasets.join(', ')}.`,
+    )}, datasets ${report.config.datasets.join(', ')}, ${report.config.rounds} round${
+      report.config.rounds === 1 ? '' : 's'
+    } (SCRIBE_BENCH_ROUNDS).`,
     '',
   );
   lines.push('## Machine', '');
@@ -1385,7 +1432,10 @@ function markdown(report: Report): string {
   lines.push('## Results', '');
   lines.push(
     'Wire = bytes on the veth pair, both directions (frames incl. headers). CPU = user+sys of client and server side. ' +
-      `Ratios are to ${BASELINE} in the same run (lower is better).`,
+      `Ratios are to ${BASELINE} in the same run (lower is better).` +
+      (report.config.rounds > 1
+        ? ` Each figure is the median of ${report.config.rounds} rounds (the contenders take turns within a round; every round starts from a fresh copy of the dataset); the ratios are between medians. Each round is listed under "Rounds".`
+        : ''),
     '',
   );
   lines.push(
@@ -1402,12 +1452,29 @@ function markdown(report: Report): string {
       )} | ${fmt(r.ratio?.cpu)} |`,
     );
   }
-  const invalid = report.rows.filter((r) => !r.valid);
+  if (report.roundRows) {
+    lines.push('', '### Rounds', '');
+    lines.push(
+      '| dataset | phase | round | contender | valid | wall s | wire MiB | CPU total s | wall × | wire × | CPU × |',
+    );
+    lines.push('|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|');
+    const order = (r: Row) =>
+      `${ALL_DATASETS.indexOf(r.dataset)}${PHASES.indexOf(r.phase)}${String(r.round).padStart(3, '0')}${ALL_CONTENDERS.indexOf(r.contender)}`;
+    for (const r of [...report.roundRows].sort((a, b) => order(a).localeCompare(order(b)))) {
+      lines.push(
+        `| ${r.dataset} | ${r.phase} | ${r.round} | ${r.contender} | ${r.valid ? 'yes' : '**NO**'} | ${fmt(r.wallSeconds, 3)} | ${fmt(
+          r.wireBytes === null ? null : r.wireBytes / MiB,
+          3,
+        )} | ${fmt(r.cpuSeconds)} | ${fmt(r.ratio?.wall)} | ${fmt(r.ratio?.wire)} | ${fmt(r.ratio?.cpu)} |`,
+      );
+    }
+  }
+  const invalid = (report.roundRows ?? report.rows).filter((r) => !r.valid);
   if (invalid.length > 0) {
     lines.push('', '### Invalid rows', '');
     for (const r of invalid) {
       lines.push(
-        `- ${r.dataset}/${r.phase}/${r.contender}: ${(r.invalidReason ?? '').replace(/\n/g, ' ')}`,
+        `- ${r.dataset}/${r.phase}/${r.contender}${r.round ? ` (round ${r.round})` : ''}: ${(r.invalidReason ?? '').replace(/\n/g, ' ')}`,
       );
       for (const d of r.verifyDiff ?? []) lines.push(`  - \`${d}\``);
     }
@@ -1434,6 +1501,7 @@ interface Report {
   config: {
     scale: number;
     seed: number;
+    rounds: number;
     contenders: string[];
     datasets: string[];
     verify: string;
@@ -1456,7 +1524,10 @@ interface Report {
   cpuAccounting: { method: string; note: string };
   dropCaches: boolean;
   datasets: (Omit<DatasetInfo, 'manifest'> & { change?: ChangeInfo })[];
+  /** Medians of the rounds when there are several, else the one round's rows. */
   rows: Row[];
+  /** Every round's rows, when there are several. */
+  roundRows?: Row[];
   targets: Target[];
   notes: string[];
 }
@@ -1671,71 +1742,84 @@ async function main(): Promise<number> {
     };
     datasets.push(dsRecord);
 
-    for (const name of config.contenders) {
-      checkAbort();
-      const c = contenders[name];
-      const ctx: Ctx = {
-        pair,
-        cpu: cpuRef,
-        work: workDir,
-        keysDir,
-        dataset: ds,
-        src: path.join(dsDir, 'src'),
-        dst: path.join(dsDir, 'dst'),
-      };
-      // Identical starting state for every contender.
-      await fsp.rm(ctx.src, { recursive: true, force: true });
-      await fsp.rm(ctx.dst, { recursive: true, force: true });
-      await shOk(['cp', '-a', pristine, ctx.src], Math.max(120_000, 1_200_000 * config.scale));
-      await fsp.mkdir(ctx.dst, { mode: 0o755 });
+    // Rounds: the contenders take turns within each, so slow drift of the
+    // machine reaches all of them alike.
+    for (let round = 1; round <= config.rounds; round++)
+      for (const name of config.contenders) {
+        checkAbort();
+        const c = contenders[name];
+        const tag = config.rounds > 1 ? ` (round ${round})` : '';
+        const ctx: Ctx = {
+          pair,
+          cpu: cpuRef,
+          work: workDir,
+          keysDir,
+          dataset: ds,
+          src: path.join(dsDir, 'src'),
+          dst: path.join(dsDir, 'dst'),
+        };
+        // Identical starting state for every contender.
+        await fsp.rm(ctx.src, { recursive: true, force: true });
+        await fsp.rm(ctx.dst, { recursive: true, force: true });
+        await shOk(['cp', '-a', pristine, ctx.src], Math.max(120_000, 1_200_000 * config.scale));
+        await fsp.mkdir(ctx.dst, { mode: 0o755 });
 
-      let server: Server | undefined;
-      try {
-        log(`${ds}/${name}: starting server`);
-        server = await c.start(ctx);
-        activeServer = server;
-        if (name === BASELINE && sshProbe === undefined) {
-          await probeSsh(ctx);
-          machine.sshNegotiated = sshProbe;
-          log(`OpenSSH negotiated: ${JSON.stringify(sshProbe)}`);
-        }
-        const idle = await nsPidCount(pair);
-        for (const phase of PHASES) {
-          checkAbort();
-          let change: ChangeInfo | undefined;
-          if (phase === 'change') {
-            change = await applyChange(ctx.src, info);
-            dsRecord.change = change;
+        let server: Server | undefined;
+        try {
+          log(`${ds}/${name}: starting server${tag}`);
+          server = await c.start(ctx);
+          activeServer = server;
+          if (name === BASELINE && sshProbe === undefined) {
+            await probeSsh(ctx);
+            machine.sshNegotiated = sshProbe;
+            log(`OpenSSH negotiated: ${JSON.stringify(sshProbe)}`);
           }
-          const row = await runPhase(ctx, c, phase, server, idle);
-          if (change) row.change = change;
-          if (row.scribe?.cryptoPath !== undefined || row.scribe?.crypto !== undefined) {
-            const cp = row.scribe.cryptoPath ?? row.scribe.crypto;
-            machine.scribeCryptoPath = typeof cp === 'string' ? cp : JSON.stringify(cp);
+          const idle = await nsPidCount(pair);
+          for (const phase of PHASES) {
+            checkAbort();
+            let change: ChangeInfo | undefined;
+            if (phase === 'change') {
+              change = await applyChange(ctx.src, info);
+              dsRecord.change = change;
+            }
+            const row = await runPhase(ctx, c, phase, server, idle);
+            if (config.rounds > 1) row.round = round;
+            if (change) row.change = change;
+            if (row.scribe?.cryptoPath !== undefined || row.scribe?.crypto !== undefined) {
+              const cp = row.scribe.cryptoPath ?? row.scribe.crypto;
+              machine.scribeCryptoPath = typeof cp === 'string' ? cp : JSON.stringify(cp);
+            }
+            rows.push(row);
           }
-          rows.push(row);
-        }
-      } catch (err) {
-        if (aborted) throw err;
-        const msg = (err as Error).message;
-        log(`${ds}/${name}: FAILED: ${msg}`);
-        for (const phase of PHASES) {
-          if (!rows.some((r) => r.dataset === ds && r.phase === phase && r.contender === name)) {
-            rows.push(invalidRow(ds, phase, name, msg));
+        } catch (err) {
+          if (aborted) throw err;
+          const msg = (err as Error).message;
+          log(`${ds}/${name}: FAILED${tag}: ${msg}`);
+          const thisRound = config.rounds > 1 ? round : undefined;
+          for (const phase of PHASES) {
+            const has = rows.some(
+              (r) =>
+                r.dataset === ds &&
+                r.phase === phase &&
+                r.contender === name &&
+                r.round === thisRound,
+            );
+            if (!has) rows.push({ ...invalidRow(ds, phase, name, msg), round: thisRound });
           }
+        } finally {
+          if (server) await server.stop();
+          activeServer = undefined;
         }
-      } finally {
-        if (server) await server.stop();
-        activeServer = undefined;
       }
-    }
     // Free the space before the next dataset.
     await fsp.rm(dsDir, { recursive: true, force: true });
   }
 
   checkAbort();
   addRatios(rows);
-  const targets = computeTargets(rows);
+  const summary = config.rounds > 1 ? medianRows(rows) : rows;
+  if (config.rounds > 1) addRatios(summary);
+  const targets = computeTargets(summary);
   if (!config.contenders.includes(BASELINE))
     notes.push(`${BASELINE} not run: no ratios, targets n/a`);
   if (dropCachesWorks === false) notes.push('page cache could NOT be dropped before full syncs');
@@ -1763,6 +1847,7 @@ async function main(): Promise<number> {
     config: {
       scale: config.scale,
       seed: config.seed,
+      rounds: config.rounds,
       contenders: config.contenders,
       datasets: config.datasets,
       verify: config.verify,
@@ -1772,7 +1857,8 @@ async function main(): Promise<number> {
     cpuAccounting: { method: cpuRef.method, note: cpuRef.note },
     dropCaches: dropCachesWorks === true,
     datasets,
-    rows,
+    rows: summary,
+    roundRows: config.rounds > 1 ? rows : undefined,
     targets,
     notes,
   };
