@@ -1366,7 +1366,10 @@ function medianRows(rows: Row[]): Row[] {
     const bad = group.find((r) => !r.valid);
     const of = (pick: (r: Row) => number | null): number | null =>
       bad ? null : median(group.map((r) => pick(r) as number));
-    const { round: _round, ratio: _ratio, ...rest } = first;
+    // The medians get their own ratios; they belong to no round.
+    const rest: Row = { ...first };
+    delete rest.round;
+    delete rest.ratio;
     return {
       ...rest,
       valid: !bad,
