@@ -52,7 +52,11 @@ export async function loadKeyFile(
  * (about 1 in 130) emits a public key that drops a leading zero byte and does
  * not parse; such a pair is thrown away and generated again.
  */
-function freshPair(comment: string): { private: string; public: string; parsed: ParsedKey } {
+export function freshKeyPair(comment: string): {
+  private: string;
+  public: string;
+  parsed: ParsedKey;
+} {
   for (let attempt = 0; attempt < 8; attempt++) {
     const pair = utils.generateKeyPairSync('ed25519', { comment });
     const pub = utils.parseKey(pair.public);
@@ -82,7 +86,7 @@ export async function generateKeys(
     ['client', keyFiles.client, keyFiles.clientPub],
     ['host', keyFiles.host, keyFiles.hostPub],
   ] as const) {
-    const pair = freshPair(`${comment}-${role}`);
+    const pair = freshKeyPair(`${comment}-${role}`);
     const privPath = join(dir, priv);
     await writeFile(privPath, pair.private, { mode: 0o600 });
     await chmod(privPath, 0o600); // an existing file keeps its mode on write
