@@ -25,6 +25,7 @@ import {
   type NetnsPair,
   runCommand,
 } from '../../test/support/netns.ts';
+import { median } from '../median.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -1340,14 +1341,6 @@ function addRatios(rows: Row[]): void {
       cpu: ratio(r.cpuSeconds, base.cpuSeconds),
     };
   }
-}
-
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 === 1
-    ? (v[mid] as number)
-    : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
 /**

@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSpec } from '../../model/src/index.ts';
 import { startApiServer } from '../../test/standin/api/server.ts';
+import { median } from '../median.ts';
 
 const here = import.meta.dirname;
 const pluginBin = join(here, '..', '..', 'plugin', 'bin');
@@ -66,12 +67,6 @@ async function once(argv: string[]): Promise<{ ms: number; rssKiB: number }> {
   const r = await run(['/usr/bin/time', '-f', '%M', '-o', out, ...argv]);
   if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr}`);
   return { ms: r.ms, rssKiB: Number(readFileSync(out, 'utf8').trim().split('\n').at(-1)) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function measure(cases: Case[]): Promise<Record<string, Figures>> {

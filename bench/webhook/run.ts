@@ -19,6 +19,7 @@ import {
   createCertificateAuthority,
   issueServingCertificate,
 } from '../../webhook/src/tls-authority.ts';
+import { median } from '../median.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const RESULTS = join(import.meta.dirname, 'results');
@@ -232,12 +233,6 @@ function sampleMemory(pid: number): { stop(): Promise<{ rss: number; hwm: number
       return peak;
     },
   };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
