@@ -31,6 +31,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 const MOVER = path.join(REPO, 'mover', 'bin', 'scribe-mover.js');
 const NODE = process.execPath;
+// The mover runs as the image starts it, with the Node.js flags of its #! line
+// (`#!/usr/bin/env -S node FLAGS`), under this (the pinned) Node.js.
+const MOVER_NODE = [NODE, ...shebangNodeFlags(MOVER)];
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -61,6 +64,14 @@ function envList<T extends string>(name: string, all: readonly T[]): T[] {
   }
   if (out.length === 0) throw new Error(`${name} selects nothing`);
   return out;
+}
+
+/** The flags after `node` in a `#!/usr/bin/env -S node FLAGS` line. */
+function shebangNodeFlags(file: string): string[] {
+  const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node((?: \S+)*)$/.exec(first);
+  if (!m) throw new Error(`${file}: its first line is not "#!/usr/bin/env -S node [FLAGS]"`);
+  return m[1]!.split(' ').filter(Boolean);
 }
 
 function envNumber(name: string, dflt: number): number {
@@ -905,7 +916,7 @@ const contenders: Record<ContenderName, Contender> = {
       return startServer(
         ctx,
         [
-          NODE,
+          ...MOVER_NODE,
           MOVER,
           'receive',
           '--volume',
@@ -924,7 +935,7 @@ const contenders: Record<ContenderName, Contender> = {
     },
     clientArgv(ctx) {
       return [
-        NODE,
+        ...MOVER_NODE,
         MOVER,
         'send',
         '--volume',
@@ -1713,7 +1724,7 @@ async function main(): Promise<number> {
 
   const machine = await machineInfo(workDir, pair.dst.addr);
   if (config.contenders.includes('scribe')) {
-    const ci = await sh([NODE, MOVER, 'crypto-info'], 30_000).catch(() => undefined);
+    const ci = await sh([...MOVER_NODE, MOVER, 'crypto-info'], 30_000).catch(() => undefined);
     if (ci?.code === 0) machine.scribeCryptoInfo = ci.stdout.trim();
   }
   const rows: Row[] = [];

@@ -1,4 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// --max-semi-space-size=1 (MiB): a transfer allocates a fresh buffer per socket
+// read and per SSH packet. With V8's default young generation (it grows to
+// 16 MiB) those buffers die in external-memory-triggered mark-compacts, 26-35
+// per GiB on each side; a 1 MiB young generation frees them in cheap
+// scavenges instead (7-8 mark-compacts per GiB, bench/mover/README.md). Pods
+// start the mover by name, so this line is how it runs in the image; the
+// benchmark reads the flags from here.
 import module from 'node:module';
 import process from 'node:process';
 

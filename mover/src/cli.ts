@@ -212,11 +212,15 @@ export function buildProgram(): Command {
 
   program
     .command('crypto-info')
-    .description('which SSH crypto path this Node.js uses')
+    .description('which SSH crypto path this Node.js uses, and the flags it runs with')
     .action(() => {
-      process.stdout.write(
-        `${JSON.stringify({ node: process.version, ...cryptoPath(), ciphers: cipherPreference })}\n`,
-      );
+      const info = {
+        node: process.version,
+        nodeFlags: process.execArgv,
+        ...cryptoPath(),
+        ciphers: cipherPreference,
+      };
+      process.stdout.write(`${JSON.stringify(info)}\n`);
     });
 
   return program;

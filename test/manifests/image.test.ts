@@ -200,6 +200,8 @@ describe.skipIf(!isRoot || !hasTools)('the container image (root filesystem)', (
     expect(out).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')}$`, 'm'));
     // ssh2's native binding loads (its libraries are in the image).
     expect(out).toContain('"nativeBinding":true');
+    // The mover's #! line passes its V8 flags through the image's env (-S).
+    expect(out).toContain('"nodeFlags":["--max-semi-space-size=1"]');
     expect(out).toMatch(/rsync\s+version 3\./);
     expect(out).toMatch(/^CapEff:\s+0{16}$/m);
   });

@@ -228,6 +228,8 @@ describe('what is created', () => {
     });
     const dep = p.create.deployment!.spec!.template.spec!.containers[0]!;
     expect(dep.volumeDevices).toEqual([{ name: 'data', devicePath: '/data' }]);
+    // The image has no default entrypoint: without a command the pod would run "receive".
+    expect(dep.command).toEqual(['scribe-mover']);
     expect(dep.args).toEqual([
       'receive',
       '--volume',

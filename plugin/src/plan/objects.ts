@@ -196,6 +196,8 @@ export function endpointDeployment(e: EndpointChoice): V1Deployment {
             {
               name: 'receiver',
               image: e.image,
+              // The image has no default entrypoint.
+              command: ['scribe-mover'],
               args: [
                 'receive',
                 '--volume',
