@@ -140,6 +140,14 @@ export function buildProgram(): Command {
         .choices(['auto', 'always', 'never'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--sparse <when>',
+        'turn runs of zeros into holes (rsync -S); auto: when the volume has files with holes',
+      )
+        .choices(['auto', 'always', 'never'])
+        .default('auto'),
+    )
     .option(
       '--block-size <bytes>',
       'delta block size (default: 4 KiB for files, 64 KiB for block volumes)',
@@ -167,6 +175,7 @@ export function buildProgram(): Command {
         progress?: boolean;
         checksum?: boolean;
         compress: 'auto' | 'always' | 'never';
+        sparse: 'auto' | 'always' | 'never';
         blockSize?: number;
         retries: number;
         ioTimeout: number;
@@ -182,6 +191,7 @@ export function buildProgram(): Command {
           knownHostKeyPath: opts.knownHostKey,
           checksum: Boolean(opts.checksum),
           compression: opts.compress,
+          sparse: opts.sparse,
           blockSize: opts.blockSize,
           retries: opts.retries,
           backoffBaseMs: Number(process.env.SCRIBE_BACKOFF_BASE_MS ?? 1000),

@@ -1,6 +1,6 @@
-import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { zstdCompressSync, constants } from 'node:zlib';
+import type { VolumeSurvey } from './survey.ts';
 
 export interface SampledFile {
   size: number;
@@ -26,35 +26,15 @@ export function compressionPays(saving: number): boolean {
 const sampleBytes = 64 * 1024;
 
 /**
- * Samples a bounded part of the tree: the largest files seen and an even
- * spread of the rest. Synchronous on purpose: it is a short, bounded step
- * before the transfer, and a promise per file costs more than the stat.
+ * Samples the files a survey saw (survey.ts): the largest and an even
+ * spread of the rest, 64 KiB from the middle of each. Synchronous on
+ * purpose: it is a short, bounded step before the transfer.
  */
 export function sampleCompressibility(
-  root: string,
-  limits = { entries: 2000, largest: 32, spread: 32 },
+  seen: VolumeSurvey['files'],
+  limits = { largest: 32, spread: 32 },
 ): SampledFile[] {
-  const files: { path: string; size: number }[] = [];
-  const queue = [root];
-  let seen = 0;
-  while (queue.length && seen < limits.entries) {
-    const dir = queue.shift()!;
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      if (++seen > limits.entries) break;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) queue.push(path);
-      else if (entry.isFile()) {
-        const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-        if (size > 0) files.push({ path, size });
-      }
-    }
-  }
+  const files = [...seen];
   files.sort((a, b) => b.size - a.size);
   const largest = files.slice(0, limits.largest);
   const rest = files.slice(limits.largest);

@@ -29,6 +29,8 @@ export interface SenderOptions {
   rsh: string;
   checksum: boolean;
   compression: WireCompression;
+  /** rsync -S: runs of zeros become holes (survey.ts decides when). */
+  sparse: boolean;
   blockSize?: number;
   ioTimeoutSeconds: number;
   progress: boolean;
@@ -37,8 +39,9 @@ export interface SenderOptions {
 /**
  * rsync -aAHSX --numeric-ids preserves content, sparseness, hard links,
  * symlinks, permissions, owners, xattrs, ACLs, times, devices and FIFOs.
- * Compression is zstd, decided by the caller: `auto` means the sender sampled
- * the volume and found that compression pays (see compressibility.ts).
+ * Compression (zstd) and -S are decided by the caller: by default the sender
+ * compresses where sampling says it pays (compressibility.ts) and asks for
+ * -S where the volume has holes (survey.ts).
  */
 export function senderArgs(o: SenderOptions): string[] {
   // --modify-window=-1 compares mtimes to the nanosecond; rsync's default
@@ -49,7 +52,7 @@ export function senderArgs(o: SenderOptions): string[] {
   // trip per directory is cheap; measured in bench/mover on 20,000 small
   // files, full sync 1.45-1.87x the baseline's wall with the list sent in one
   // piece (--no-inc-recursive), 1.07-1.15x with incremental recursion.
-  const args = ['-aAHSX', '--numeric-ids', '--delete', '--modify-window=-1'];
+  const args = [o.sparse ? '-aAHSX' : '-aAHX', '--numeric-ids', '--delete', '--modify-window=-1'];
   args.push(`--filter=- /${stateDirName}/`);
   if (o.checksum) args.push('--checksum');
   if (o.compression === 'zstd') {

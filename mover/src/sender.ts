@@ -24,6 +24,7 @@ import {
 } from './rsync-output.ts';
 import { isHandoffMessage, type HandoffMessage } from './rsh-handoff.ts';
 import { connect, cryptoPath, exec, execCollect, type Connection } from './ssh-transport.ts';
+import { surveyVolume, wantSparse, type Sparse, type VolumeSurvey } from './survey.ts';
 import { volumeKind, type VolumeKind } from './volume.ts';
 
 export interface SendOptions {
@@ -33,6 +34,8 @@ export interface SendOptions {
   knownHostKeyPath: string;
   checksum: boolean;
   compression: Compression;
+  /** rsync -S: `auto` where the volume has holes (survey.ts). */
+  sparse: Sparse;
   blockSize?: number;
   retries: number;
   backoffBaseMs: number;
@@ -56,6 +59,8 @@ export interface SendSummary {
   attempts: number;
   crypto: { nativeBinding: boolean };
   compression?: WireCompression;
+  /** Whether rsync turned runs of zeros into holes (-S). */
+  sparse?: boolean;
   warnings: string[];
   error?: string;
 }
@@ -95,10 +100,17 @@ export async function send(o: SendOptions): Promise<SendSummary> {
     warnings: [],
   };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  const wire = mode === 'filesystem' ? await wireCompression(o) : 'none';
+  // One bounded walk serves both decisions that `auto` leaves to the volume.
+  const survey =
+    mode === 'filesystem' && (o.compression === 'auto' || o.sparse === 'auto')
+      ? surveyVolume(o.volume)
+      : undefined;
+  const wire = mode === 'filesystem' ? wireCompression(o, survey) : 'none';
+  const sparse = mode === 'filesystem' && wantSparse(o.sparse, survey);
   summary.compression = wire;
+  if (mode === 'filesystem') summary.sparse = sparse;
   o.log.info(
-    { syncId, mode, to: formatEndpoint(o.to), crypto: summary.crypto, compression: wire },
+    { syncId, mode, to: formatEndpoint(o.to), crypto: summary.crypto, compression: wire, sparse },
     'sync started',
   );
 
@@ -118,7 +130,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
         connecting,
         mode === 'block'
           ? connecting.then((c) => attemptBlocks(c, o, syncId))
-          : attemptRsync(o, syncId, wire, connecting),
+          : attemptRsync(o, syncId, { compression: wire, sparse }, connecting),
       ]);
       if (control.status === 'rejected') throw control.reason;
       conn = control.value;
@@ -232,10 +244,10 @@ async function opensshRsh(o: SendOptions, syncId: string, work: string): Promise
     .join(' ');
 }
 
-async function wireCompression(o: SendOptions): Promise<WireCompression> {
+function wireCompression(o: SendOptions, survey: VolumeSurvey | undefined): WireCompression {
   if (o.compression === 'always') return 'zstd';
-  if (o.compression === 'never') return 'none';
-  const saving = estimatedSaving(sampleCompressibility(o.volume));
+  if (o.compression === 'never' || !survey) return 'none';
+  const saving = estimatedSaving(sampleCompressibility(survey.files));
   o.log.debug({ saving }, 'sampled compressibility');
   return compressionPays(saving) ? 'zstd' : 'none';
 }
@@ -305,7 +317,7 @@ function bridgeRsh(
 async function attemptRsync(
   o: SendOptions,
   syncId: string,
-  wire: WireCompression,
+  chosen: { compression: WireCompression; sparse: boolean },
   connecting: Promise<Connection>,
 ): Promise<AttemptResult> {
   const work = await mkdtemp(join(tmpdir(), 'scribe-send-'));
@@ -318,7 +330,8 @@ async function attemptRsync(
       source: o.volume,
       rsh,
       checksum: o.checksum,
-      compression: wire,
+      compression: chosen.compression,
+      sparse: chosen.sparse,
       blockSize: o.blockSize,
       ioTimeoutSeconds: o.ioTimeoutSeconds,
       progress: Boolean(o.onProgress),

@@ -5,6 +5,7 @@ import {
   copyFile,
   mkdir,
   mkdtemp,
+  open,
   readFile,
   rm,
   stat,
@@ -60,6 +61,61 @@ describe.runIf(ipv6)('IPv6', () => {
   });
 });
 if (!ipv6) console.warn('skipping the IPv6 test: ::1 is not available here');
+
+describe('sparse files (--sparse auto)', () => {
+  /** 512-byte blocks allocated and apparent size. */
+  async function usage(path: string): Promise<{ blocks: number; size: number }> {
+    const st = await stat(path);
+    return { blocks: st.blocks, size: st.size };
+  }
+
+  it('keeps a file with holes sparse, and leaves -S off where no file has holes', async () => {
+    const src = await volumeWith('sparse-src', { 'a.txt': 'plain' });
+    await mkdir(join(src, 'vm/disks'), { recursive: true });
+    const fh = await open(join(src, 'vm/disks/disk.img'), 'w');
+    try {
+      await fh.write(Buffer.alloc(4096, 1), 0, 4096, 0);
+      await fh.write(Buffer.alloc(4096, 2), 0, 4096, 16 * 1024 * 1024 - 4096);
+    } finally {
+      await fh.close();
+    }
+    const holes = await usage(join(src, 'vm/disks/disk.img'));
+    if (holes.blocks * 512 >= holes.size) {
+      console.warn(`${work} does not keep holes: not checking sparse files`);
+      return;
+    }
+    const dst = await volumeWith('sparse-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const first = await runSend({ volume: src, to: receiver.address, keys });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.summary?.sparse).toBe(true);
+      const copy = await usage(join(dst, 'vm/disks/disk.img'));
+      expect(copy.size).toBe(16 * 1024 * 1024);
+      expect(copy.blocks * 512).toBeLessThan(1024 * 1024);
+
+      // Without holes anywhere, the next sync runs without -S and still
+      // copies the changed file exactly.
+      await rm(join(src, 'vm'), { recursive: true });
+      await writeFile(join(src, 'a.txt'), Buffer.alloc(200_000, 3));
+      const second = await runSend({ volume: src, to: receiver.address, keys });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.summary?.sparse).toBe(false);
+      expect(await readFile(join(dst, 'a.txt'))).toEqual(Buffer.alloc(200_000, 3));
+      await expect(stat(join(dst, 'vm'))).rejects.toThrow(/ENOENT/);
+
+      const forced = await runSend({
+        volume: src,
+        to: receiver.address,
+        keys,
+        extraArgs: ['--sparse', 'always'],
+      });
+      expect(forced.summary?.sparse).toBe(true);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
 
 describe('receive --once', () => {
   it('exits 0 after one complete sync', async () => {

@@ -5,6 +5,7 @@ import {
   estimatedSaving,
   sampleCompressibility,
 } from '../../mover/src/compressibility.ts';
+import { surveyVolume } from '../../mover/src/survey.ts';
 import { formatEndpoint, parseEndpoint } from '../../mover/src/endpoint.ts';
 import { isRetryableExit, parseProgress, parseStats } from '../../mover/src/rsync-output.ts';
 
@@ -117,9 +118,13 @@ describe('compression decision', () => {
     const dir = await mkdtemp(join(tmpdir(), 'scribe-compress-'));
     try {
       await writeFile(join(dir, 'random.bin'), randomBytes(512 * 1024));
-      expect(compressionPays(estimatedSaving(sampleCompressibility(dir)))).toBe(false);
+      expect(compressionPays(estimatedSaving(sampleCompressibility(surveyVolume(dir).files)))).toBe(
+        false,
+      );
       await writeFile(join(dir, 'log.txt'), 'GET /index.html 200 OK\n'.repeat(200_000));
-      expect(compressionPays(estimatedSaving(sampleCompressibility(dir)))).toBe(true);
+      expect(compressionPays(estimatedSaving(sampleCompressibility(surveyVolume(dir).files)))).toBe(
+        true,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -50,6 +50,7 @@ describe('senderArgs', () => {
     rsh: "'node' 'rsh'",
     checksum: false,
     compression: 'zstd' as const,
+    sparse: true,
     ioTimeoutSeconds: 60,
     progress: false,
   };
@@ -64,6 +65,15 @@ describe('senderArgs', () => {
   it('compresses with zstd when told to, and not otherwise', () => {
     expect(senderArgs(base)).toContain('--compress-choice=zstd');
     expect(senderArgs({ ...base, compression: 'none' }).join(' ')).not.toContain('compress');
+  });
+
+  it('asks for -S only when told to, and the receiver accepts either', () => {
+    expect(senderArgs(base)[0]).toBe('-aAHSX');
+    expect(senderArgs({ ...base, sparse: false })[0]).toBe('-aAHX');
+    for (const cluster of ['-lHogDtpAXrSe.iLsfxCIvu', '-lHogDtpAXre.iLsfxCIvu'])
+      expect(receiverCommand(`rsync --server ${cluster} --numeric-ids . .`, policy).argv).toContain(
+        cluster,
+      );
   });
 
   it('adds a checksum pass and a block size when asked', () => {

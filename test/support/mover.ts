@@ -270,6 +270,9 @@ export interface SendSummary {
   wireBytes: number;
   durationSeconds: number;
   attempts: number;
+  compression?: 'zstd' | 'none';
+  /** Whether rsync ran with -S (filesystem volumes). */
+  sparse?: boolean;
   error?: string;
 }
 
