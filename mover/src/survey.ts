@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export interface VolumeSurvey {
   /** Regular files seen, with their sizes (the compressibility sample draws from these). */
   files: { path: string; size: number }[];
-  /** Every entry was seen: the walk ended within its budget. */
+  /** Every entry was seen: the walk ended within its budget and could read every directory. */
   complete: boolean;
   /** A regular file seen has holes: fewer bytes allocated than its size. */
   holes: boolean;
@@ -18,19 +18,21 @@ export interface VolumeSurvey {
  * larger trees keep -S (wantSparse). A file counts as having
  * holes when it is over 4 KiB and allocates less than its size; smaller
  * files may keep their data inline in the inode (ext4, btrfs), which looks
- * the same. Unreadable directories are skipped, as rsync reports them itself.
+ * the same. A directory it cannot read leaves the walk incomplete.
  */
 export function surveyVolume(root: string, entries = 2000): VolumeSurvey {
   const files: VolumeSurvey['files'] = [];
   const queue = [root];
   let seen = 0;
   let holes = false;
+  let unread = false;
   while (queue.length) {
     const dir = queue.shift()!;
     let list: Dirent[];
     try {
       list = readdirSync(dir, { withFileTypes: true });
     } catch {
+      unread = true;
       continue;
     }
     for (const entry of list) {
@@ -45,7 +47,7 @@ export function surveyVolume(root: string, entries = 2000): VolumeSurvey {
       }
     }
   }
-  return { files, complete: true, holes };
+  return { files, complete: !unread, holes };
 }
 
 export type Sparse = 'auto' | 'always' | 'never';

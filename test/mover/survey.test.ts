@@ -63,8 +63,17 @@ describe('surveyVolume', () => {
     expect(surveyVolume(dir, 30).complete).toBe(true);
   });
 
-  it('skips what it cannot read and a missing root', () => {
-    expect(surveyVolume(join(dir, 'missing'))).toEqual({ files: [], complete: true, holes: false });
+  it('counts a directory it cannot read as not seen', async () => {
+    expect(surveyVolume(join(dir, 'missing'))).toEqual({
+      files: [],
+      complete: false,
+      holes: false,
+    });
+    // A file where a directory was listed: readdir fails (ENOTDIR) as it would
+    // on a directory that vanished or cannot be read.
+    await writeFile(join(dir, 'plain'), 'x');
+    expect(surveyVolume(join(dir, 'plain')).complete).toBe(false);
+    expect(surveyVolume(dir).complete).toBe(true);
   });
 });
 
