@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // --max-semi-space-size=1 (MiB): a transfer allocates a fresh buffer per socket
 // read and per SSH packet. With V8's default young generation (it grows to
-// 16 MiB) those buffers die in external-memory-triggered mark-compacts, 26-35
-// per GiB on each side; a 1 MiB young generation frees them in cheap
-// scavenges instead (7-8 mark-compacts per GiB, bench/mover/README.md). Pods
+// several MiB at start-up and stays there) those buffers die in mark-compacts
+// requested by external memory, 26-35 per GiB on each side; a 1 MiB young
+// generation frees them in cheap scavenges instead (7-8 mark-compacts per
+// GiB, bench/mover/README.md). A flag set at run time does not resize it. Pods
 // start the mover by name, so this line is how it runs in the image; the
 // benchmark reads the flags from here.
 import module from 'node:module';

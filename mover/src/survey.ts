@@ -15,10 +15,10 @@ export interface VolumeSurvey {
  * Walks the tree breadth-first, at most `entries` entries, one lstat per
  * regular file: 2,000 entries cost 6-10 ms with the metadata cached, 10,000
  * cost ~45 ms, which a no-change resync of a many-file volume would feel, so
- * larger trees keep -S (wantSparse). A file counts as having
- * holes when it is over 4 KiB and allocates less than its size; smaller
- * files may keep their data inline in the inode (ext4, btrfs), which looks
- * the same. A directory it cannot read leaves the walk incomplete.
+ * larger trees keep -S (wantSparse). A file counts as having holes when it
+ * is over 4 KiB and allocates less than its size; smaller files may keep
+ * their data inline in the inode (ext4, btrfs), which looks the same. A
+ * directory it cannot read leaves the walk incomplete.
  */
 export function surveyVolume(root: string, entries = 2000): VolumeSurvey {
   const files: VolumeSurvey['files'] = [];
