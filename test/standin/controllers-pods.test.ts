@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointDeployment } from '../../plugin/src/plan/objects.ts';
 import { spawnContainer } from './controllers/container-process.ts';
 import { scribeEntrypoints } from './controllers/kubelet.ts';
 import {
@@ -134,6 +135,33 @@ describe('pod plans', () => {
     expect(() =>
       planContainer(pod, { name: 'x', image: 'ghcr.io/backube/scribe:v1' }, ctx()),
     ).toThrow(/no default entrypoint/);
+  });
+
+  it("runs the plugin's own endpoint Deployment as the mover's receiver (the image has no default entrypoint)", () => {
+    const dep = endpointDeployment({
+      name: 'scribe-dst-data',
+      namespace: 'app',
+      pvc: 'data',
+      secret: 'scribe-dst-data',
+      image: 'ghcr.io/backube/scribe:v0.1.0',
+      volumeMode: 'Filesystem',
+      serviceType: 'ClusterIP',
+    });
+    const c = dep.spec!.template.spec!.containers[0]!;
+    const volumes = new Map(ctx().volumes).set('data', {
+      hostPath: '/pool/volumes/pvc-2',
+      kind: 'dir',
+      readOnly: false,
+    });
+    const plan = planContainer(pod, c, ctx({ volumes }));
+    expect(plan.argv.slice(0, 5)).toEqual([
+      process.execPath,
+      '/repo/mover/bin/scribe-mover.js',
+      'receive',
+      '--volume',
+      '/data',
+    ]);
+    expect(plan.argv).toContain('127.10.0.9:2222');
   });
 
   it("runs only Scribe's image unless no-ops are asked for", () => {
