@@ -1,11 +1,23 @@
 // Labels on the objects Scribe's in-cluster server makes for a replication
 // (copies, mover Jobs, endpoint Services, destination snapshots), so that the
 // plugin finds them by selector as the server does.
+import { shortened } from './values.ts';
+
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedBy = 'scribe';
 export const componentLabel = 'app.kubernetes.io/component';
-/** The name of the replicated PVC an object belongs to. */
+/** The name of the replicated PVC an object belongs to (see pvcLabelValue). */
 export const pvcLabel = 'scribe.backube.io/pvc';
+
+/**
+ * The pvcLabel value for a PVC: its name, or, for a name longer than the 63
+ * characters a label value may hold (a PVC name may hold 253), its first 54
+ * characters and a hash of the whole. Every writer and every selector goes
+ * through here, so both sides agree.
+ */
+export function pvcLabelValue(pvc: string): string {
+  return shortened(pvc, 63);
+}
 export const syncIdLabel = 'scribe.backube.io/sync-id';
 /**
  * The target (fan-out destination) a source-side object serves; objects made
@@ -39,5 +51,5 @@ export const components = {
 
 /** A label selector for one component of one replicated PVC. */
 export function componentSelector(pvc: string, component: string): string {
-  return `${pvcLabel}=${pvc},${componentLabel}=${component}`;
+  return `${pvcLabel}=${pvcLabelValue(pvc)},${componentLabel}=${component}`;
 }

@@ -1,5 +1,6 @@
 // Parsers for the value forms the annotations use. Each returns the parsed
 // value or a message that says what is wrong and what a valid value looks like.
+import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -13,6 +14,18 @@ export function isDnsLabel(s: string): boolean {
 
 export function isDnsSubdomain(s: string): boolean {
   return s.length <= 253 && dns1123Subdomain.test(s);
+}
+
+/**
+ * `base` cut to `max` characters, ending in a hash of the whole when it is
+ * longer, so that two long names that share a beginning stay apart. Stable:
+ * the same input always gives the same result, which lets a restarted server
+ * find by name or label what it made before.
+ */
+export function shortened(base: string, max: number): string {
+  if (base.length <= max) return base;
+  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, max - 9).replace(/[-.]+$/, '')}-${hash}`;
 }
 
 export type VolumeMode = 'Filesystem' | 'Block';

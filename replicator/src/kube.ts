@@ -113,6 +113,29 @@ function isNotFound(err: unknown): boolean {
   return (err as { code?: number }).code === 404;
 }
 
+/**
+ * What went wrong, as the API server said it (its Status message), or the
+ * error's own message. client-node's ApiException message holds the raw body
+ * and every response header, which is no message for a log line or an Event.
+ */
+export function apiErrorMessage(err: unknown): string {
+  const e = err as { code?: unknown; body?: unknown } | undefined;
+  if (typeof e?.code === 'number' && e.body !== undefined) {
+    let body = e.body;
+    if (typeof e.body === 'string') {
+      const text = e.body;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return `${e.code}: ${text.slice(0, 300)}`;
+      }
+    }
+    const message = (body as { message?: unknown } | null)?.message;
+    if (typeof message === 'string' && message) return message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function kubeFrom(kc: KubeConfig): Kube {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);

@@ -8,6 +8,7 @@ import {
   managedBy,
   managedByLabel,
   pvcLabel,
+  pvcLabelValue,
   targetLabel,
 } from '../../model/src/index.ts';
 
@@ -17,17 +18,24 @@ export {
   managedBy,
   managedByLabel,
   pvcLabel,
+  pvcLabelValue,
   syncIdLabel,
   targetLabel,
   targetOfObject,
 } from '../../model/src/index.ts';
 
-/** A DNS-1123 name from a prefix and parts, shortened with a hash when too long. */
+/**
+ * A DNS-1123 label from a prefix and parts, shortened with a hash when too
+ * long. A PVC name may have dots, which a Service's name may not: they become
+ * dashes, and the hash (of the name with its dots) keeps "db.main" and
+ * "db-main" apart.
+ */
 export function objectName(prefix: string, ...parts: string[]): string {
   const name = [prefix, ...parts].join('-');
-  if (name.length <= 63) return name;
+  const label = name.replace(/\./g, '-');
+  if (label === name && name.length <= 63) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, 63 - 9).replace(/-+$/, '')}-${hash}`;
+  return `${label.slice(0, 63 - 9).replace(/-+$/, '')}-${hash}`;
 }
 
 /** A sync's id: the time it started, sortable and readable. */
@@ -40,7 +48,11 @@ export function syncIdAt(time: Date): string {
 }
 
 export function labelsFor(pvc: string, component: string): Record<string, string> {
-  return { [managedByLabel]: managedBy, [componentLabel]: component, [pvcLabel]: pvc };
+  return {
+    [managedByLabel]: managedBy,
+    [componentLabel]: component,
+    [pvcLabel]: pvcLabelValue(pvc),
+  };
 }
 
 /** The labels of a source-side object that serves one target. */

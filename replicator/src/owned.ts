@@ -5,7 +5,7 @@
 // read their share from here instead of listing per claim.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Kube } from './kube.ts';
-import { componentLabel, managedBy, managedByLabel, pvcLabel } from './naming.ts';
+import { componentLabel, managedBy, managedByLabel, pvcLabel, pvcLabelValue } from './naming.ts';
 import type { VolumeSnapshot } from './objects.ts';
 
 /** Scribe's objects for one claim: copies, mover Jobs, endpoint Services, snapshots. */
@@ -36,7 +36,7 @@ function keyOf(namespace: string | undefined, pvc: string): string {
   return `${namespace ?? ''}/${pvc}`;
 }
 
-/** Groups Scribe's objects by namespace and the claim their label names. Pure. */
+/** Groups Scribe's objects by namespace and the claim their label names (pvcLabelValue). Pure. */
 export function groupOwned(all: {
   claims: V1PersistentVolumeClaim[];
   jobs: V1Job[];
@@ -66,7 +66,8 @@ export function groupOwned(all: {
 
 /** This claim's share of what the pass saw (empty when Scribe made nothing for it). */
 export function ownedBy(owned: Map<string, Owned>, pvc: V1PersistentVolumeClaim): Owned {
-  return owned.get(keyOf(pvc.metadata?.namespace, pvc.metadata?.name ?? '')) ?? empty();
+  const name = pvc.metadata?.name;
+  return (name && owned.get(keyOf(pvc.metadata?.namespace, pvcLabelValue(name)))) || empty();
 }
 
 /** Objects of one component (`sender`, `copy`, `history`, ...). */

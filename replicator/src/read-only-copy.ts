@@ -18,7 +18,14 @@ import {
 import { decideCopy, scrubFailure, type CopyState, type SnapshotView } from './copy-decide.ts';
 import { exposedClaim, scrubbedSnapshot, scrubJob, stagingClaim } from './copy-objects.ts';
 import type { DestinationContext } from './destination.ts';
-import { componentLabel, managedBy, managedByLabel, pvcLabel, syncIdLabel } from './naming.ts';
+import {
+  componentLabel,
+  managedBy,
+  managedByLabel,
+  pvcLabel,
+  pvcLabelValue,
+  syncIdLabel,
+} from './naming.ts';
 import type { VolumeSnapshot } from './objects.ts';
 import { component, type Owned } from './owned.ts';
 import { summaryPod } from './source.ts';
@@ -123,7 +130,7 @@ export async function reconcileReadOnlyCopy(
             scribes:
               labels?.[managedByLabel] === managedBy &&
               labels?.[componentLabel] === components.exposed &&
-              labels?.[pvcLabel] === name,
+              labels?.[pvcLabel] === pvcLabelValue(name),
             ...(existing.spec?.dataSource?.name ? { from: existing.spec.dataSource.name } : {}),
             deleting: Boolean(existing.metadata?.deletionTimestamp),
           },

@@ -5,7 +5,7 @@ import type { KubernetesObject, V1Lease, V1PersistentVolumeClaim } from '@kubern
 import type { Logger } from 'pino';
 import { describeProblems, parseSpec } from '../../model/src/index.ts';
 import { reconcileDestination } from './destination.ts';
-import type { Kube } from './kube.ts';
+import { apiErrorMessage, type Kube } from './kube.ts';
 import type { BackoffPolicy } from './decide.ts';
 import { cleanupTargets, decideLifecycle, finalizerPatch } from './finalizer.ts';
 import { leaseBody, mayHold, viewOf } from './lease.ts';
@@ -62,6 +62,36 @@ async function cleanUp(o: ReplicatorOptions, pvc: V1PersistentVolumeClaim, owned
     pvc.metadata?.deletionTimestamp
       ? 'claim deleted; cleaned up'
       : 'replication disabled; cleaned up',
+  );
+}
+
+/**
+ * The last reconcile failure told to each claim's users, per replicator. A
+ * claim that keeps failing gets one Warning Event per distinct failure, not
+ * one per pass; success forgets it.
+ */
+const toldFailures = new WeakMap<ReplicatorOptions, Map<string, string>>();
+
+async function tellFailure(
+  o: ReplicatorOptions,
+  recorder: ReturnType<typeof eventRecorder>,
+  pvc: V1PersistentVolumeClaim,
+  message: string | undefined,
+): Promise<void> {
+  let told = toldFailures.get(o);
+  if (!told) toldFailures.set(o, (told = new Map()));
+  const key = pvc.metadata?.uid ?? `${pvc.metadata?.namespace}/${pvc.metadata?.name}`;
+  if (message === undefined) {
+    told.delete(key);
+    return;
+  }
+  if (told.get(key) === message) return;
+  told.set(key, message);
+  await recorder.event(
+    pvc,
+    'Warning',
+    'ReconcileFailed',
+    `Scribe could not act on this claim and retries every pass: ${message}`,
   );
 }
 
@@ -126,9 +156,12 @@ async function reconcileOne(
         owned,
       );
     }
+    await tellFailure(o, recorder, pvc, undefined);
     return true;
   } catch (err) {
-    o.log.error({ ...where, err: (err as Error).message }, 'reconcile failed; will retry');
+    const message = apiErrorMessage(err);
+    o.log.error({ ...where, err: message }, 'reconcile failed; will retry');
+    await tellFailure(o, recorder, pvc, message);
     return false;
   }
 }

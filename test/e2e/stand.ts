@@ -16,6 +16,7 @@ import {
   type SourceSpec,
 } from '../../model/src/index.ts';
 import { kubeFrom } from '../../replicator/src/kube.ts';
+import { objectName } from '../../replicator/src/naming.ts';
 import { replicatorMetrics } from '../../replicator/src/metrics.ts';
 import { scribeWebhookDomain } from '../../plugin/src/plan/enable.ts';
 import { reconcileAll, type ReplicatorOptions } from '../../replicator/src/run.ts';
@@ -196,7 +197,7 @@ export async function destinationFor(
   );
   const svc = await drive(s, 'the endpoint Service to get an address', async () => {
     const v = await s.destination.clients.core
-      .readNamespacedService({ name: `scribe-${name}`, namespace: ns })
+      .readNamespacedService({ name: objectName('scribe', name), namespace: ns })
       .catch(() => undefined as V1Service | undefined);
     return v?.status?.loadBalancer?.ingress?.[0]?.ip ? v : undefined;
   });

@@ -1,5 +1,6 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { componentSelector, pvcLabelValue } from '../../model/src/index.ts';
 import { objectName, syncIdAt } from '../../replicator/src/naming.ts';
 import {
   cloneClaim,
@@ -28,6 +29,35 @@ describe('replicator objects', () => {
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toBe(objectName('scribe-clone', 'x'.repeat(80), '20261126t070000z'));
     expect(syncIdAt(new Date('2026-11-26T07:00:00.123Z'))).toBe('20261126t070000z');
+  });
+
+  it('names objects of a claim with dots as DNS labels, apart from the claim with dashes', () => {
+    const dotted = objectName('scribe', 'db.main');
+    const dashed = objectName('scribe', 'db-main');
+    expect(dashed).toBe('scribe-db-main');
+    expect(dotted).toMatch(/^scribe-db-main-[0-9a-f]{8}$/);
+    const long = objectName('scribe-send', `db.${'x'.repeat(80)}`, '20261126t070000z');
+    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(long.length).toBeLessThanOrEqual(63);
+  });
+
+  it('labels the objects of a claim whose name is longer than a label value may be', () => {
+    const name = `data-${'warehouse-'.repeat(8)}0`;
+    const other = `data-${'warehouse-'.repeat(8)}1`;
+    const label = (n: string) =>
+      endpointService(
+        { ...pvc('Filesystem'), metadata: { name: n, namespace: 'prod' } },
+        'ClusterIP',
+      ).metadata!.labels!['scribe.backube.io/pvc']!;
+    expect(label(name).length).toBeLessThanOrEqual(63);
+    expect(label(name)).toMatch(/^data-warehouse-.*-[0-9a-f]{8}$/);
+    expect(label(name)).not.toBe(label(other));
+    expect(label(name)).toBe(pvcLabelValue(name));
+    // Names that fit keep the label they always had.
+    expect(pvcLabelValue('data')).toBe('data');
+    expect(componentSelector(name, 'history')).toBe(
+      `scribe.backube.io/pvc=${label(name)},app.kubernetes.io/component=history`,
+    );
   });
 
   it('clones and restores at the source capacity, owned by the source PVC', () => {

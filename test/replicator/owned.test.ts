@@ -56,6 +56,20 @@ describe('what a pass sees, grouped by claim', () => {
     });
   });
 
+  it('groups the objects of a claim whose name is longer than a label value may be', () => {
+    const long = pvc(`data-${'warehouse-'.repeat(8)}0`);
+    const job = senderJob(long, 'copy', 'h:2222', 's1', { secret: 'k', checksum: false });
+    const g = groupOwned({
+      claims: [long, cloneClaim(long, 's1')],
+      jobs: [job],
+      snapshots: [],
+      services: [],
+      pods: [],
+    });
+    expect(ownedBy(g, long).jobs).toEqual([job]);
+    expect(ownedBy(g, long).claims).toHaveLength(1);
+  });
+
   it('finds the newest sync among copies and sender Jobs, and only its objects', () => {
     const a = pvc('a');
     const owned = {

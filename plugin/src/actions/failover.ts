@@ -4,9 +4,11 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   components,
   componentLabel,
+  componentSelector,
   disableAnnotationsPatch,
   drKeys,
   pvcLabel,
+  pvcLabelValue,
 } from '../../../model/src/index.ts';
 import type { KubeFlagValues } from '../cli/flags.ts';
 import { confirm } from '../cli/confirm.ts';
@@ -88,7 +90,8 @@ async function stopReceiving(
       pods.items.filter((p) => {
         if (!stillRuns(p)) return false;
         const l = p.metadata?.labels ?? {};
-        const receiver = l[pvcLabel] === name && l[componentLabel] === components.receiver;
+        const receiver =
+          l[pvcLabel] === pvcLabelValue(name) && l[componentLabel] === components.receiver;
         const pluginRun = mounts(p, name) && l[componentLabel] === components.endpoint;
         return receiver || pluginRun;
       }),
@@ -113,9 +116,7 @@ export async function failoverPvc(
   try {
     const [claim, snapshots, asClaim] = await Promise.all([
       c.findPvc(ns, name),
-      c
-        .listVolumeSnapshots(ns, `${pvcLabel}=${name},${componentLabel}=${components.history}`)
-        .then((l) => l.items),
+      c.listVolumeSnapshots(ns, componentSelector(name, components.history)).then((l) => l.items),
       flags.as ? c.findPvc(ns, flags.as) : Promise.resolve(undefined),
     ]);
     const plan = planFailover(

@@ -9,6 +9,7 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   components,
   componentLabel,
+  componentSelector,
   disableAnnotationsPatch,
   drKeys,
   managedByLabel,
@@ -339,7 +340,7 @@ export function planFailover(r: FailoverRequest, s: FailoverState): FailoverPlan
 /** Selectors for what the in-cluster server runs for a destination. */
 export function destinationSelectors(name: string): { receivers: string; endpoints: string } {
   return {
-    receivers: `${pvcLabel}=${name},${componentLabel}=${components.receiver}`,
-    endpoints: `${pvcLabel}=${name},${componentLabel}=${components.endpoint}`,
+    receivers: componentSelector(name, components.receiver),
+    endpoints: componentSelector(name, components.endpoint),
   };
 }

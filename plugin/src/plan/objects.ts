@@ -1,5 +1,4 @@
 // The Kubernetes objects `enable` creates, built from names and choices. Pure.
-import { createHash } from 'node:crypto';
 import type {
   V1Deployment,
   V1PersistentVolumeClaim,
@@ -7,19 +6,13 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { keyFiles } from '../../../mover/src/keys.ts';
+import { shortened } from '../../../model/src/index.ts';
 
 export const moverPort = 2222;
 const keysMount = '/keys';
 const dataPath = '/data';
 
 export const managedBy = { 'app.kubernetes.io/managed-by': 'kubectl-scribe' } as const;
-
-/** `base` cut to `max` characters with a stable hash suffix when it is longer. */
-function fit(base: string, max: number): string {
-  if (base.length <= max) return base;
-  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
-  return `${base.slice(0, max - 9).replace(/[-.]+$/, '')}-${hash}`;
-}
 
 export interface ReplicationNames {
   /** Source side: client key + the host's public key. */
@@ -46,12 +39,12 @@ export function replicationNames(
 ): ReplicationNames {
   const label = (s: string) => s.replace(/\./g, '-');
   return {
-    sourceSecret: fit(
+    sourceSecret: shortened(
       target === 'default' ? `scribe-source-${sourcePvc}` : `scribe-target-${target}.${sourcePvc}`,
       253,
     ),
-    destinationSecret: fit(`scribe-destination-${destinationPvc}`, 253),
-    endpoint: fit(`scribe-dst-${label(destinationPvc)}`, 63),
+    destinationSecret: shortened(`scribe-destination-${destinationPvc}`, 253),
+    endpoint: shortened(`scribe-dst-${label(destinationPvc)}`, 63),
   };
 }
 
@@ -67,7 +60,7 @@ function labels(instance: string): Record<string, string> {
   return {
     ...managedBy,
     'app.kubernetes.io/name': 'scribe',
-    'app.kubernetes.io/instance': fit(instance, 63),
+    'app.kubernetes.io/instance': shortened(instance, 63),
   };
 }
 
