@@ -4,6 +4,10 @@
 // data is protected with `kubectl scribe enable`, synced with `kubectl scribe
 // sync --wait`, shown by `kubectl scribe status`, and the destination's data
 // is compared with the source's, file by file.
+//
+// With --destination-without-scribe the destination cluster runs neither: the
+// plugin starts its own endpoint there (a Deployment running the mover's
+// receiver), and the source's replicator syncs to it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -26,6 +30,7 @@ import { waitFor } from './cluster-testing.ts';
 import { startTwoClusters, type TwoClusters } from './two-clusters.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const destinationWithoutScribe = process.argv.includes('--destination-without-scribe');
 const started = Date.now();
 const processes: ChildProcess[] = [];
 let clusters: TwoClusters | undefined;
@@ -140,7 +145,8 @@ async function main(): Promise<void> {
   await clusters.writeKubeconfig(kubeconfig);
   say(`clusters ready; kubeconfig ${kubeconfig}`);
   await installScribe(clusters.source, kubeconfig);
-  await installScribe(clusters.destination, kubeconfig);
+  if (destinationWithoutScribe) say('destination: Scribe is not installed there');
+  else await installScribe(clusters.destination, kubeconfig);
 
   const env = {
     ...process.env,
