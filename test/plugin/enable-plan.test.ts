@@ -314,6 +314,37 @@ describe('what is created', () => {
     expect(p.create).toEqual({ destinationSecret: false, sourceSecret: false });
     expect(p.sourceSpec.endpoint).toBe('10.0.0.1:2222');
   });
+
+  it("another claim's endpoint is not taken for this one's (db.main and db-main)", () => {
+    const dotted = planEnable(
+      inputs({ dst: { ref: { context: 'dr', namespace: 'apps', name: 'db.main' } } }),
+    );
+    const dashedRef = { context: 'dr', namespace: 'apps', name: 'db-main' };
+    expect(planEnable(inputs({ dst: { ref: dashedRef } })).names.endpoint).toBe(
+      dotted.names.endpoint,
+    );
+    for (const found of [
+      { deployment: dotted.create.deployment, service: dotted.create.service },
+      { service: dotted.create.service },
+    ]) {
+      const p = planEnable(inputs({ dst: { ref: dashedRef, ...found } }));
+      expect(p.errors).toEqual([
+        `deployment/service "scribe-dst-db-main" in context "dr" receives into persistentvolumeclaim "db.main", not "db-main": ` +
+          `names that differ only in "." and "-" share an endpoint; choose another destination name (--to dr/apps/NAME)`,
+      ]);
+    }
+    // Its own endpoint, found again, is no conflict.
+    const again = planEnable(
+      inputs({
+        dst: {
+          ref: { context: 'dr', namespace: 'apps', name: 'db.main' },
+          deployment: dotted.create.deployment,
+          service: dotted.create.service,
+        },
+      }),
+    );
+    expect(again.errors).toEqual([]);
+  });
 });
 
 describe('small pure parts', () => {

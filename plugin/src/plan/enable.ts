@@ -25,6 +25,7 @@ import {
   parseTrigger,
   pickMethod,
   renderPvcRef,
+  shortened,
   sourceTargets,
   specPrefix,
   supports,
@@ -42,6 +43,7 @@ import { humanBytes } from '../output/table.ts';
 import { capabilitiesOf } from './capabilities.ts';
 import {
   destinationPvc,
+  endpointClaim,
   endpointDeployment,
   endpointService,
   replicationNames,
@@ -437,6 +439,13 @@ export function planEnable(input: EnableInputs): EnablePlan {
     volumeMode: srcMode,
     serviceType,
   };
+  const served = endpointClaim(dst.deployment, dst.service);
+  if (served && served.claim !== (served.exact ? dstRef.name : shortened(dstRef.name, 63))) {
+    errors.push(
+      `deployment/service "${names.endpoint}" in context "${dstRef.context}" receives into persistentvolumeclaim "${served.claim}", not "${dstRef.name}": ` +
+        `names that differ only in "." and "-" share an endpoint; choose another destination name (--to ${dstRef.context}/${dstRef.namespace}/NAME)`,
+    );
+  }
   if (dst.service && dst.service.spec?.type !== serviceType && o.serviceType !== undefined) {
     warnings.push(
       `service "${names.endpoint}" exists with type ${dst.service.spec?.type}: --service-type ${serviceType} is not applied to it; disable and enable again to change it`,

@@ -223,6 +223,23 @@ export function endpointDeployment(e: EndpointChoice): V1Deployment {
   };
 }
 
+/**
+ * The claim an existing endpoint receives into: the Deployment's data volume,
+ * or the claim the Service selects by. Dots in a claim's name become dashes in
+ * the endpoint's name, so "db.main" and "db-main" would share one; enable
+ * must not take the other claim's endpoint for its own.
+ */
+export function endpointClaim(
+  deployment: V1Deployment | undefined,
+  service: V1Service | undefined,
+): { claim: string; exact: boolean } | undefined {
+  const volume = deployment?.spec?.template.spec?.volumes?.find((v) => v.name === 'data');
+  const claim = volume?.persistentVolumeClaim?.claimName;
+  if (claim) return { claim, exact: true };
+  const instance = service?.spec?.selector?.['app.kubernetes.io/instance'];
+  return instance ? { claim: instance, exact: false } : undefined;
+}
+
 export function endpointService(e: EndpointChoice): V1Service {
   const selector = { ...labels(e.pvc), 'app.kubernetes.io/component': 'endpoint' };
   return {
