@@ -16,6 +16,15 @@ import process from 'node:process';
 // starts a mover process per sync, so this is paid per sync.
 module.enableCompileCache?.();
 
+// rsync's clean-up after an error sends SIGUSR1 to its children, its remote
+// shell among them, to end them as it would end ssh. Node.js answers SIGUSR1
+// by opening its inspector on 127.0.0.1:9229: a debugger port into a process
+// that holds the replication's key. A listener takes that away. The remote
+// shell roles exit, as ssh would; the others ignore the signal.
+process.on('SIGUSR1', () => {
+  if (process.argv[2] === 'rsh-handoff' || process.argv[2] === 'rsh') process.exit(128 + 10);
+});
+
 // rsync's remote shell is started on every transfer: keep it to what it needs.
 if (process.argv[2] === 'rsh-handoff') {
   const { rshHandoffMain } = await import('../src/rsh-handoff.ts');

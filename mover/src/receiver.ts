@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
 import { confirmBlocks, receiveBlocks } from './block.ts';
@@ -10,7 +10,8 @@ import { flushFilesystem, writeMarker } from './completion.ts';
 import type { Endpoint } from './endpoint.ts';
 import { fingerprint } from './keys.ts';
 import type { Logger } from './log.ts';
-import { receiverCommand, refusedPrefix, stateDirName } from './rsync-args.ts';
+import { partialDir, receiverCommand, refusedPrefix, stateDirName } from './rsync-args.ts';
+import { destinationFull } from './rsync-output.ts';
 import { cipherPreference } from './ssh-transport.ts';
 import type { VolumeKind } from './volume.ts';
 
@@ -56,6 +57,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
     o.stateDir ?? (o.kind === 'filesystem' ? join(o.volume, stateDirName) : undefined);
   const transfers = new Map<string, TransferState>();
   const flushes = new Map<string, Promise<Error | undefined>>();
+  let clearingPartials: Promise<void> | undefined;
   let active: { syncId: string; child?: ChildProcess; abort(): Promise<void> } | undefined;
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
@@ -165,6 +167,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
         throw new Error(`${refusedPrefix} ${(err as Error).message}`, { cause: err });
       }
       await takeOver(syncId);
+      await clearingPartials;
       // Made before rsync runs, so rsync's final touch of the root's mtime stays last.
       if (stateDir) await mkdir(stateDir, { recursive: true, mode: 0o700 });
       log.info({ peer, syncId }, 'transfer started');
@@ -182,6 +185,9 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       channel.pipe(child.stdin);
       child.stdout.pipe(channel, { end: false });
       child.stderr.pipe(channel.stderr, { end: false });
+      // Its last words, to tell a full volume from other failures.
+      let said = '';
+      child.stderr.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-4096)));
       child.stdin.on('error', () => undefined);
       // A vanished sender looks to rsync like a dropped SSH link: end of input,
       // on which it saves the partial file. A signal at once races that.
@@ -194,6 +200,21 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       if (active?.child === child) active = undefined;
       const ok = code === 0;
       transfers.set(syncId, ok ? 'succeeded' : 'failed');
+      // Partial files are kept for the next run to resume from, except where
+      // they can only do harm: after a complete transfer none is needed (one
+      // left by a file the source has since deleted would stay forever), and
+      // on a full volume they hold the room a smaller sync would need.
+      const full = !ok && destinationFull(said);
+      if (o.kind === 'filesystem' && (ok || full)) {
+        // The sender may hear of rsync's error before this is done: the next
+        // transfer waits for it.
+        clearingPartials = rm(partialDir(o.volume), { recursive: true, force: true }).catch(
+          (err: unknown) =>
+            log.warn({ syncId, err: (err as Error).message }, 'could not remove partial files'),
+        );
+        await clearingPartials;
+      }
+      if (full) log.warn({ peer, syncId }, 'volume full: partial files removed');
       // Flush now, while the sender's rsync winds down and asks to commit.
       if (ok) flushes.set(syncId, settled(flushFilesystem(o.volume)));
       log.info({ peer, syncId, code, signal }, ok ? 'transfer finished' : 'transfer failed');

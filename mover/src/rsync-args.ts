@@ -7,6 +7,11 @@ export const refusedPrefix = 'refused:';
 /** The receiver's reserved directory at the volume root: completion marker, partial files. */
 export const stateDirName = '.scribe';
 
+/** Where rsync keeps what an interrupted transfer had of a file, so the next run resumes it. */
+export function partialDir(volume: string): string {
+  return `${volume.replace(/\/+$/, '')}/${stateDirName}/partial`;
+}
+
 /**
  * rsync's own block size grows with the square root of the file (23 KiB for
  * 512 MiB), so each scattered 4 KiB page write costs ~6x its size in literal
@@ -133,7 +138,7 @@ export function receiverCommand(command: string, policy: ReceiverPolicy): Server
   if (!sawCluster) throw new Error('malformed rsync server command: no option cluster');
   const argv = ['--server', ...kept, `--timeout=${policy.ioTimeoutSeconds}`];
   argv.push(`--filter=- /${stateDirName}/***`);
-  argv.push(`--partial-dir=${policy.volume.replace(/\/+$/, '')}/${stateDirName}/partial`);
+  argv.push(`--partial-dir=${partialDir(policy.volume)}`);
   if (policy.fakeSuper) argv.push('--fake-super');
   argv.push('.', '.');
   return { argv };

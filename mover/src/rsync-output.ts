@@ -61,6 +61,16 @@ export function parseProgress(line: string): Progress | undefined {
   return p;
 }
 
+/**
+ * The receiving rsync ran out of room (ENOSPC) or over a quota (EDQUOT): no
+ * new attempt can cure that, only a larger destination or a smaller source.
+ */
+export function destinationFull(stderr: string): boolean {
+  return /\[(receiver|generator)\][^\n]*(No space left on device \(28\)|Disk quota exceeded \(122\))/.test(
+    stderr,
+  );
+}
+
 /** rsync's exit codes that a new attempt can cure: the link, not the data, failed. */
 export function isRetryableExit(code: number | null): boolean {
   return code === null || [5, 10, 11, 12, 14, 20, 30, 35, 255].includes(code);

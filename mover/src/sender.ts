@@ -17,6 +17,7 @@ import { refusedPrefix, senderArgs, type Compression, type WireCompression } fro
 import { compressionPays, estimatedSaving, sampleCompressibility } from './compressibility.ts';
 import {
   describeExit,
+  destinationFull,
   isRetryableExit,
   parseProgress,
   parseStats,
@@ -365,6 +366,11 @@ async function attemptRsync(
     const detail = stderr.trim().split('\n').slice(-3).join('; ');
     if (code === 24) {
       warnings.push('some source files vanished during the transfer (the volume was changing)');
+    } else if (code !== 0 && destinationFull(stderr)) {
+      throw new PermanentError(
+        `the destination volume is full (${detail}): give it more room or make the source smaller, then sync again; ` +
+          'this sync is not recorded as complete, and the last complete one stands',
+      );
     } else if (code !== 0) {
       const message = `rsync failed: ${describeExit(code)}${detail ? `: ${detail}` : ''}`;
       const refused = stderr.includes(`scribe-mover: ${refusedPrefix}`);

@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot } from '../support/loopfs.ts';
 import { canUseNetns, createNetnsPair, type NetnsPair } from '../support/netns.ts';
 import {
   keygen,
@@ -15,6 +18,7 @@ import {
   type Receiver,
 } from '../support/mover.ts';
 
+const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
 const bigSize = 384 * MiB;
 
@@ -299,3 +303,102 @@ describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {
 });
 
 if (!netns) console.warn('skipping the link-cut test: network namespaces need root and iproute2');
+
+describe.runIf(isRoot())('a full destination volume', () => {
+  const src = () => join(work, 'full-src');
+  const dst = () => join(work, 'full-dst');
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    await mkdir(src());
+    await mkdir(dst());
+    // A 2 MiB tmpfs plays a destination volume that is too small.
+    await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'scribe-test-full', dst()]);
+    receiver = await startReceiver({ volume: dst(), keys });
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+    await execFileP('umount', [dst()]).catch(() => undefined);
+  });
+
+  it('fails at once, saying so; its partial files go, so a smaller source syncs', async () => {
+    await writeFile(join(src(), 'small'), 'fits\n');
+    await writeRandom(join(src(), 'big'), 3 * MiB);
+    const full = await runSend({ volume: src(), to: receiver.address, keys });
+    expect(full.code).toBe(1);
+    expect(full.summary?.attempts).toBe(1);
+    expect(full.summary?.error).toMatch(
+      /^the destination volume is full \(.*No space left on device \(28\).*\): give it more room or make the source smaller, then sync again; this sync is not recorded as complete/,
+    );
+    expect(full.stderr).not.toMatch(/Debugger|inspector/i);
+    // The partial file of big would hold the room that the next sync needs.
+    // The sender may hear of the error before the receiver has removed it.
+    expect(await readdir(join(dst(), '.scribe')).catch(() => [])).not.toContain('complete.json');
+    await expect
+      .poll(() => readdir(join(dst(), '.scribe', 'partial')).catch(() => []), { timeout: 5000 })
+      .toEqual([]);
+
+    await rm(join(src(), 'big'));
+    const ok = await runSend({ volume: src(), to: receiver.address, keys });
+    expect(ok.summary?.error).toBeUndefined();
+    expect(ok.code).toBe(0);
+    expect(await readFile(join(dst(), 'small'), 'utf8')).toBe('fits\n');
+    expect((await readdir(dst())).sort()).toEqual(['.scribe', 'small']);
+  });
+
+  it('a complete sync leaves no partial file behind, not even of a file the source deleted', async () => {
+    await mkdir(join(dst(), '.scribe', 'partial'), { recursive: true });
+    await writeFile(
+      join(dst(), '.scribe', 'partial', 'gone-from-source'),
+      Buffer.alloc(512 * 1024),
+    );
+    await writeFile(join(src(), 'small'), 'fits, changed\n');
+    const r = await runSend({ volume: src(), to: receiver.address, keys });
+    expect(r.code, r.summary?.error).toBe(0);
+    expect(await readdir(join(dst(), '.scribe', 'partial')).catch(() => [])).toEqual([]);
+  });
+});
+if (!isRoot()) console.warn('skipping the full-volume test: mounting a small tmpfs needs root');
+
+describe('SIGUSR1, which rsync sends its remote shell on an error', () => {
+  it('ends the remote shell, as it would end ssh, without opening a debugger', async () => {
+    const child = spawn(
+      process.execPath,
+      [moverBin, 'rsh-handoff', 'scribe', 'rsync', '--server'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
+      },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Its handoff arrives once it is up and waiting for the sender.
+    await new Promise((resolve) => child.once('message', resolve));
+    child.kill('SIGUSR1');
+    // Bounded: a remote shell that outlives the signal is the failure.
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(stuck);
+    expect({ code, signal }).toEqual({ code: 138, signal: null });
+    expect(stderr).not.toMatch(/Debugger|inspector/i);
+  });
+
+  it('leaves a receiver running, without a debugger port', async () => {
+    const dir = join(work, 'usr1');
+    await mkdir(dir);
+    const receiver = await startReceiver({ volume: dir, keys });
+    try {
+      process.kill(receiver.pid, 'SIGUSR1');
+      await new Promise((r) => setTimeout(r, 500));
+      // Node.js would say "Debugger listening", or "Starting inspector ... failed" when 9229 is taken.
+      expect(receiver.stderr()).not.toMatch(/Debugger|inspector/i);
+      const src = join(work, 'usr1-src-dir');
+      await mkdir(src);
+      await writeFile(join(src, 'f'), 'after SIGUSR1\n');
+      const r = await runSend({ volume: src, to: receiver.address, keys });
+      expect(r.code, r.summary?.error).toBe(0);
+      expect(await readFile(join(dir, 'f'), 'utf8')).toBe('after SIGUSR1\n');
+    } finally {
+      await receiver.stop();
+    }
+  });
+});

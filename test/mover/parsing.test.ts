@@ -7,7 +7,12 @@ import {
 } from '../../mover/src/compressibility.ts';
 import { surveyVolume } from '../../mover/src/survey.ts';
 import { formatEndpoint, parseEndpoint } from '../../mover/src/endpoint.ts';
-import { isRetryableExit, parseProgress, parseStats } from '../../mover/src/rsync-output.ts';
+import {
+  destinationFull,
+  isRetryableExit,
+  parseProgress,
+  parseStats,
+} from '../../mover/src/rsync-output.ts';
 
 describe('parseEndpoint', () => {
   it('reads host:port and bracketed IPv6', () => {
@@ -79,6 +84,26 @@ Total bytes received: 57
     expect(isRetryableExit(255)).toBe(true);
     expect(isRetryableExit(1)).toBe(false);
     expect(isRetryableExit(23)).toBe(false);
+  });
+});
+
+describe('destinationFull', () => {
+  it("tells the receiver's ENOSPC and EDQUOT from other I/O errors", () => {
+    expect(
+      destinationFull(
+        'rsync: [receiver] write failed on "/data/big": No space left on device (28)\nrsync error: error in file IO (code 11) at receiver.c(657) [receiver=3.5.0]\n',
+      ),
+    ).toBe(true);
+    expect(
+      destinationFull('rsync: [generator] mkdir "/data/d" failed: Disk quota exceeded (122)\n'),
+    ).toBe(true);
+    // The source side's trouble is not the destination's.
+    expect(
+      destinationFull('rsync: [sender] read errors mapping "/v/x": No space left on device (28)'),
+    ).toBe(false);
+    expect(
+      destinationFull('rsync: [receiver] write failed on "/data/x": Input/output error (5)'),
+    ).toBe(false);
   });
 });
 
