@@ -82,7 +82,7 @@ export function buildProgram(): Command {
       }) => {
         const log = createLogger('receiver');
         const kind = await volumeKind(opts.volume);
-        await loadKey(opts.hostKey, 'host key');
+        await loadKey(opts.hostKey, 'host key', 'private');
         // Each role loads only its own modules: send starts once per sync.
         const { startReceiver } = await import('./receiver.ts');
         const receiver = await startReceiver({

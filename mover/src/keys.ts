@@ -18,14 +18,19 @@ export function fingerprint(key: ParsedKey): string {
   return `SHA256:${digest.replace(/=+$/, '')}`;
 }
 
-export async function loadKey(path: string, what: string): Promise<ParsedKey> {
-  return (await loadKeyFile(path, what)).key;
+export async function loadKey(
+  path: string,
+  what: string,
+  need: 'private' | 'any' = 'any',
+): Promise<ParsedKey> {
+  return (await loadKeyFile(path, what, need)).key;
 }
 
 /** The parsed key and the file's bytes, for callers that hand both to ssh2. */
 export async function loadKeyFile(
   path: string,
   what: string,
+  need: 'private' | 'any' = 'any',
 ): Promise<{ key: ParsedKey; text: Buffer }> {
   let text: Buffer;
   try {
@@ -44,6 +49,12 @@ export async function loadKeyFile(
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key) throw new Error(`${what} "${path}" holds no key`);
+  // ssh2 would only find out at the handshake, as a retryable failure.
+  if (need === 'private' && !key.isPrivateKey()) {
+    throw new Error(
+      `${what} "${path}" is a public key: give the private key${path.endsWith('.pub') ? ` ("${path.slice(0, -4)}")` : ''}`,
+    );
+  }
   return { key, text };
 }
 

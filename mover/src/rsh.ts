@@ -34,7 +34,7 @@ export async function runRsh(o: RshOptions): Promise<number> {
   const command = o.command.slice(1).join(' ');
   let conn;
   try {
-    const client = await loadKeyFile(o.keyPath, 'the client key');
+    const client = await loadKeyFile(o.keyPath, 'the client key', 'private');
     conn = await connect({
       to: o.to,
       clientKey: client.key,

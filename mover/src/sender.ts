@@ -86,7 +86,11 @@ export async function send(o: SendOptions): Promise<SendSummary> {
   const started = process.hrtime.bigint();
   const syncId = randomUUID();
   const mode = await volumeKind(o.volume);
-  const { key: clientKey, text: clientKeyText } = await loadKeyFile(o.keyPath, 'the client key');
+  const { key: clientKey, text: clientKeyText } = await loadKeyFile(
+    o.keyPath,
+    'the client key',
+    'private',
+  );
   const pinnedHostKey = await loadKey(o.knownHostKeyPath, 'known host key');
   const summary: SendSummary = {
     result: 'failed',

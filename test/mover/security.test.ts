@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   keygen,
   moverBin,
+  runMover,
   runSend,
   startReceiver,
   type MoverKeys,
@@ -88,6 +89,33 @@ describe('authentication', () => {
     expect(r.code).toBe(1);
     expect(r.summary?.attempts).toBe(1);
     expect(r.summary?.error).toMatch(/refused this sender's key SHA256:/);
+  });
+
+  it('says at once that a public key was given where the private one belongs', async () => {
+    const send = await runSend({
+      volume: outside,
+      to: receiver.address,
+      keys: { ...keys, client: keys.clientPub },
+    });
+    expect(send.code).toBe(1);
+    expect(send.stderr).toContain(
+      `error: the client key "${keys.clientPub}" is a public key: give the private key ("${keys.client}")`,
+    );
+    expect(send.stderr).not.toContain('attempt failed');
+    const hostPub = keys.hostPub;
+    const receive = await runMover([
+      'receive',
+      '--volume',
+      outside,
+      '--listen',
+      '127.0.0.1:0',
+      '--host-key',
+      hostPub,
+      '--authorized-key',
+      keys.clientPub,
+    ]);
+    expect(receive.code).toBe(1);
+    expect(receive.stderr).toContain(`error: host key "${hostPub}" is a public key`);
   });
 
   it('refuses a receiver whose host key is not the pinned one, naming both fingerprints', async () => {
