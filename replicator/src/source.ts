@@ -99,13 +99,20 @@ export function orphanedObjects(owned: Owned, targets: ReadonlySet<string>) {
   ];
 }
 
-/** The mover's JSON summary: the last JSON line of the sender pod's output. */
+/**
+ * The mover's JSON summary: the last JSON line of the sender pod's output.
+ * A mover that stopped before it could start a sync (a missing volume, a
+ * public key given for the private one) writes no summary, only its
+ * kubectl-style "error: ..." line: that is the error then.
+ */
 export function parseSendSummary(log: string): {
   wireBytes?: number;
   files?: number;
   error?: string;
 } {
-  for (const line of log.trim().split('\n').reverse()) {
+  const lines = log.trim().split('\n').reverse();
+  const said = lines.find((l) => l.startsWith('error: '));
+  for (const line of lines) {
     try {
       const v = JSON.parse(line) as {
         result?: string;
@@ -118,7 +125,7 @@ export function parseSendSummary(log: string): {
       // Not a JSON line (logs go to stderr, but be lenient).
     }
   }
-  return {};
+  return said ? { error: said.slice('error: '.length) } : {};
 }
 
 async function finish(

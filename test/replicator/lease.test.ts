@@ -37,5 +37,13 @@ describe("the sender's summary", () => {
     ].join('\n');
     expect(parseSendSummary(log)).toMatchObject({ files: 3, wireBytes: 1200 });
     expect(parseSendSummary('garbage')).toEqual({});
+    expect(
+      parseSendSummary(
+        'error: the client key "/keys/client_ed25519.pub" is a public key: give the private key ("/keys/client_ed25519")\n',
+      ),
+    ).toEqual({
+      error:
+        'the client key "/keys/client_ed25519.pub" is a public key: give the private key ("/keys/client_ed25519")',
+    });
   });
 });
