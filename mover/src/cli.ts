@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseEndpoint } from './endpoint.ts';
@@ -184,7 +185,18 @@ export function buildProgram(): Command {
         const log = createLogger('sender');
         let last = 0;
         const { send } = await import('./sender.ts');
+        // A pod being stopped (SIGTERM) or Ctrl-C (SIGINT) ends the sync cleanly
+        // and still gives its summary; a second signal does not wait for that.
+        const stopping = new AbortController();
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping.signal.aborted) process.exit(128 + osConstants.signals[signal]);
+          log.warn({ signal }, 'stopping the sync');
+          stopping.abort(signal);
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
         const summary = await send({
+          signal: stopping.signal,
           volume: opts.volume,
           to: opts.to,
           keyPath: opts.key,
@@ -216,7 +228,9 @@ export function buildProgram(): Command {
             `synced ${opts.volume} to ${opts.to.host}: ${summary.files} files, ${summary.dataBytes} data bytes, ` +
               `${summary.wireBytes} bytes on the wire in ${summary.durationSeconds.toFixed(1)}s\n`,
           );
-        process.exitCode = summary.result === 'succeeded' ? 0 : 1;
+        const stoppedBy = stopping.signal.reason as NodeJS.Signals | undefined;
+        process.exitCode =
+          summary.result === 'succeeded' ? 0 : stoppedBy ? 128 + osConstants.signals[stoppedBy] : 1;
       },
     );
 

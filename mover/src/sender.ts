@@ -47,6 +47,20 @@ export interface SendOptions {
   sshClient?: 'ssh2' | 'openssh';
   onProgress?: (p: Progress) => void;
   log: Logger;
+  /**
+   * Stops the sync (a SIGTERM or SIGINT): rsync is told to stop, so the
+   * receiver keeps what arrived for the next run, nothing is committed, and
+   * the summary says the sync was interrupted. Its reason names the signal.
+   */
+  signal?: AbortSignal;
+}
+
+/** The summary's error for a sync stopped from outside. */
+export function interruptedMessage(reason: unknown): string {
+  return (
+    `interrupted by ${typeof reason === 'string' ? reason : 'a stop request'}: this sync is not recorded as complete; ` +
+    'the last complete sync stands, and the next run resumes where this one stopped'
+  );
 }
 
 export interface SendSummary {
@@ -123,6 +137,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
     summary.attempts = attempt;
     let conn: Connection | undefined;
     try {
+      if (o.signal?.aborted) throw new PermanentError(interruptedMessage(o.signal.reason));
       // The control connection (for the commit) opens while rsync starts.
       const connecting = connect({
         to: o.to,
@@ -141,6 +156,8 @@ export async function send(o: SendOptions): Promise<SendSummary> {
       conn = control.value;
       if (transfer.status === 'rejected') throw transfer.reason;
       const r = transfer.value;
+      // Told to stop: a transfer that got to its end is still not committed.
+      if (o.signal?.aborted) throw new PermanentError(interruptedMessage(o.signal.reason));
       const commit = await execCollect(conn.client, `scribe-commit ${syncId}`);
       if (commit.code !== 0)
         throw new Error(`the receiver did not record the sync: ${commit.stderr.trim()}`);
@@ -155,10 +172,12 @@ export async function send(o: SendOptions): Promise<SendSummary> {
     } catch (err) {
       const e = err as Error & { retryable?: boolean };
       if (conn) summary.wireBytes += conn.socket.bytesRead + conn.socket.bytesWritten;
-      const permanent = e instanceof PermanentError || e.retryable === false;
+      const stopped = o.signal?.aborted === true;
+      const permanent = stopped || e instanceof PermanentError || e.retryable === false;
       if (permanent || attempt > o.retries) {
-        summary.error =
-          permanent || o.retries === 0
+        summary.error = stopped
+          ? interruptedMessage(o.signal?.reason)
+          : permanent || o.retries === 0
             ? e.message
             : `${e.message} (gave up after ${attempt} attempts)`;
         summary.durationSeconds = elapsed();
@@ -167,7 +186,14 @@ export async function send(o: SendOptions): Promise<SendSummary> {
       }
       const delay = backoffDelayMs(attempt, o.backoffBaseMs, o.backoffCapMs);
       o.log.warn({ syncId, attempt, err: e.message, retryInMs: delay }, 'attempt failed, retrying');
-      await sleep(delay);
+      // A stop during the wait ends it; the next turn of the loop reports it.
+      await sleep(delay, undefined, { signal: o.signal }).catch(() => undefined);
+      if (o.signal?.aborted) {
+        summary.error = interruptedMessage(o.signal.reason);
+        summary.durationSeconds = elapsed();
+        o.log.error({ syncId, attempt, err: summary.error }, 'sync failed');
+        return summary;
+      }
     } finally {
       conn?.client.end();
     }
@@ -180,6 +206,8 @@ async function attemptBlocks(
   syncId: string,
 ): Promise<AttemptResult> {
   const channel = await exec(conn.client, 'scribe-block-receive', { SCRIBE_SYNC_ID: syncId });
+  const stop = () => channel.destroy();
+  o.signal?.addEventListener('abort', stop, { once: true });
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
@@ -193,6 +221,8 @@ async function attemptBlocks(
       throw new PermanentError(message, { cause: err });
     }
     throw new Error(message, { cause: err });
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -361,7 +391,13 @@ async function attemptRsync(
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    // rsync stops on SIGTERM as on a broken link: the receiver keeps the partial file.
+    const stop = () => child.kill('SIGTERM');
+    o.signal?.addEventListener('abort', stop, { once: true });
+    if (o.signal?.aborted) stop();
+    const [code] = (await once(child, 'exit').finally(() =>
+      o.signal?.removeEventListener('abort', stop),
+    )) as [number | null];
     const stats = parseStats(stdout);
     // The handoff's bytes are on the sender's own connection, counted there;
     // OpenSSH reports no socket counts: rsync's stream bytes stand in.

@@ -218,6 +218,58 @@ describe('a killed sender', () => {
   });
 });
 
+describe('a sender told to stop (SIGTERM, as when its pod is deleted)', () => {
+  it('stops rsync, commits nothing, says so in its summary, and the next run resumes', async () => {
+    const src = join(work, 'term-src');
+    const dst = join(work, 'term-dst');
+    await mkdir(src);
+    await mkdir(dst);
+    await writeRandom(join(src, 'big.bin'), bigSize);
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      let rsyncPid: number | undefined;
+      const stopped = await sendWatching({
+        volume: src,
+        to: receiver.address,
+        percent: 1,
+        extra: ['--compress', 'never'],
+        watchDestination: dst,
+        onPercent: async (pid) => {
+          const { stdout } = await execFileP('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)]);
+          rsyncPid = Number(/(\d+)\s+rsync/.exec(stdout)?.[1]);
+          process.kill(pid, 'SIGTERM');
+        },
+      });
+      expect(stopped.code, stopped.stderr).toBe(143);
+      const summary = summaryOf(stopped.stdout);
+      expect(summary?.result).toBe('failed');
+      expect(summary?.error).toBe(
+        'interrupted by SIGTERM: this sync is not recorded as complete; the last complete sync stands, and the next run resumes where this one stopped',
+      );
+      expect(summary?.attempts).toBe(1);
+      // The sender's rsync was stopped, not left running.
+      expect(rsyncPid).toBeGreaterThan(0);
+      expect(() => process.kill(rsyncPid!, 0)).toThrow();
+      expect(await readdir(join(dst, '.scribe')).catch(() => [])).not.toContain('complete.json');
+      await expect
+        .poll(() => readdir(join(dst, '.scribe', 'partial')).catch(() => []), { timeout: 30_000 })
+        .toContain('big.bin');
+
+      const resumed = await runSend({
+        volume: src,
+        to: receiver.address,
+        keys,
+        extraArgs: ['--compress', 'never'],
+      });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.summary!.dataBytes).toBeLessThan(bigSize * 0.75);
+      expect(await sha256File(join(dst, 'big.bin'))).toBe(await sha256File(join(src, 'big.bin')));
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
 describe('a killed receiver', () => {
   it('loses nothing that was complete; a new receiver finishes the sync', async () => {
     const src = join(work, 'rkill-src');
