@@ -186,7 +186,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
       }
       const delay = backoffDelayMs(attempt, o.backoffBaseMs, o.backoffCapMs);
       o.log.warn({ syncId, attempt, err: e.message, retryInMs: delay }, 'attempt failed, retrying');
-      // A stop during the wait ends it; the next turn of the loop reports it.
+      // A stop during the wait ends the wait, and the sync with it.
       await sleep(delay, undefined, { signal: o.signal }).catch(() => undefined);
       if (o.signal?.aborted) {
         summary.error = interruptedMessage(o.signal.reason);
