@@ -4,13 +4,11 @@
 // the clean-up of a disabled destination and a deleted source; every request
 // must be granted, and every grant must have been used.
 import type { V1ClusterRole, V1Job, V1PolicyRule, V1Role } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../model/src/index.ts';
-import { replicatorMetrics } from '../../replicator/src/metrics.ts';
-import { reconcileAll, runReplicator, type ReplicatorOptions } from '../../replicator/src/run.ts';
+import { reconcileAll, runReplicator } from '../../replicator/src/run.ts';
 import { buildAll, find } from './support/kustomize.ts';
-import { recordingKube, type Request } from './support/recording-kube.ts';
+import { passOptions, recordingKube, type Request } from './support/recording-kube.ts';
 import { quiesceRole } from '../../plugin/src/plan/quiesce-rbac.ts';
 
 const NS = 'scribe-system';
@@ -71,17 +69,7 @@ async function exercise(): Promise<Request[]> {
     status: { phase: 'Running', containerStatuses: [{ name: 'db', state: { running: {} } }] },
   } as never);
   let clock = new Date('2026-01-01T00:00:10Z');
-  const o: ReplicatorOptions = {
-    kube: api.kube,
-    log: pino({ enabled: false }),
-    metrics: replicatorMetrics(),
-    namespace: NS,
-    identity: 'replicator-0',
-    intervalMs: 1,
-    leaseSeconds: 15,
-    copyTimeoutSeconds: 60,
-    now: () => clock,
-  };
+  const o = passOptions(api.kube, { namespace: NS, identity: 'replicator-0', now: () => clock });
   // One pass of the loop: the Lease (created, then renewed), then every claim.
   const pass = async () => {
     const ac = new AbortController();

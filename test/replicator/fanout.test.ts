@@ -2,7 +2,6 @@
 // status keys, on its own schedule; objects of one target are never taken
 // for another's sync; objects of a removed target are deleted.
 import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
   parseStatus,
@@ -17,7 +16,7 @@ import { syncObjectName } from '../../replicator/src/naming.ts';
 import { cloneClaim, restoreClaim, senderJob, snapshotOf } from '../../replicator/src/objects.ts';
 import { reconcileAll } from '../../replicator/src/run.ts';
 import { currentSync, orphanedObjects } from '../../replicator/src/source.ts';
-import { recordingKube } from '../manifests/support/recording-kube.ts';
+import { passOptions, recordingKube } from '../manifests/support/recording-kube.ts';
 
 const pvc = (name: string): V1PersistentVolumeClaim => ({
   apiVersion: 'v1',
@@ -122,17 +121,7 @@ describe('a source with several targets', () => {
     source.metadata!.annotations = renderSpec(fanned);
     api.put(source as never);
     let now = new Date('2026-01-01T00:00:10Z');
-    const o = {
-      kube: api.kube,
-      log: pino({ enabled: false }),
-      metrics: replicatorMetrics(),
-      namespace: 'scribe-system',
-      identity: 'r',
-      intervalMs: 1,
-      leaseSeconds: 15,
-      copyTimeoutSeconds: 3600,
-      now: () => now,
-    };
+    const o = passOptions(api.kube, { copyTimeoutSeconds: 3600, now: () => now });
     const snapshots = () =>
       [...api.objects.values()]
         .filter((x) => x.kind === 'VolumeSnapshot')

@@ -3,10 +3,8 @@
 // against the recording API whatever the number of claims), and keeps the
 // Lease through a long pass.
 import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { renderSpec } from '../../model/src/index.ts';
-import { replicatorMetrics } from '../../replicator/src/metrics.ts';
 import {
   cloneClaim,
   senderJob,
@@ -16,7 +14,7 @@ import {
 import { groupOwned, ownedBy } from '../../replicator/src/owned.ts';
 import { reconcileAll, runReplicator } from '../../replicator/src/run.ts';
 import { currentSync } from '../../replicator/src/source.ts';
-import { recordingKube } from '../manifests/support/recording-kube.ts';
+import { passOptions, recordingKube } from '../manifests/support/recording-kube.ts';
 
 const pvc = (name: string, namespace = 'app'): V1PersistentVolumeClaim => ({
   apiVersion: 'v1',
@@ -119,17 +117,7 @@ describe('a pass over many claims', () => {
         });
         api.put(d as never);
       }
-      const o = {
-        kube: api.kube,
-        log: pino({ enabled: false }),
-        metrics: replicatorMetrics(),
-        namespace: 'scribe-system',
-        identity: 'r',
-        intervalMs: 1,
-        leaseSeconds: 15,
-        copyTimeoutSeconds: 60,
-        now: () => new Date('2026-01-01T00:00:10Z'),
-      };
+      const o = passOptions(api.kube);
       // Two passes: the first starts syncs and endpoints, the second carries them on.
       for (let pass = 0; pass < 2; pass++) {
         api.requests.length = 0;
@@ -173,17 +161,7 @@ describe('a long pass', () => {
   // A clock that moves a second each time it is read: a slow API server.
   const options = (api: ReturnType<typeof recordingKube>) => {
     let t = Date.parse('2026-01-01T00:00:00Z');
-    return {
-      kube: api.kube,
-      log: pino({ enabled: false }),
-      metrics: replicatorMetrics(),
-      namespace: 'scribe-system',
-      identity: 'me',
-      intervalMs: 1,
-      leaseSeconds: 15,
-      copyTimeoutSeconds: 60,
-      now: () => new Date((t += 1000)),
-    };
+    return passOptions(api.kube, { identity: 'me', now: () => new Date((t += 1000)) });
   };
   const onePass = async (o: Parameters<typeof runReplicator>[0]) => {
     const ac = new AbortController();

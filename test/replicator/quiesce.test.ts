@@ -4,11 +4,9 @@
 // leaves nothing quiesced; no pod is a crash-consistent copy; a record left
 // by a stopped replicator is undone.
 import type { V1Pod } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseStatus } from '../../model/src/index.ts';
 import { execOutcome } from '../../replicator/src/kube.ts';
-import { replicatorMetrics } from '../../replicator/src/metrics.ts';
 import {
   copyCut,
   hookFailure,
@@ -17,8 +15,8 @@ import {
   renderTargets,
   type HookOutcome,
 } from '../../replicator/src/quiesce.ts';
-import { reconcileAll, type ReplicatorOptions } from '../../replicator/src/run.ts';
-import { recordingKube } from '../manifests/support/recording-kube.ts';
+import { reconcileAll } from '../../replicator/src/run.ts';
+import { passOptions, recordingKube } from '../manifests/support/recording-kube.ts';
 
 const pod = (name: string, over: Partial<V1Pod> = {}, running = ['db']): V1Pod => ({
   apiVersion: 'v1',
@@ -145,17 +143,7 @@ describe('the hook in the reconciler', () => {
       ran.push(`${p}/${c} ${cmd.join(' ')} (${ms} ms)`);
       return outcome ? outcome(cmd) : exec(ns, p, c, cmd, ms);
     };
-    const o: ReplicatorOptions = {
-      kube: api.kube,
-      log: pino({ enabled: false }),
-      metrics: replicatorMetrics(),
-      namespace: 'scribe-system',
-      identity: 'r',
-      intervalMs: 1,
-      leaseSeconds: 15,
-      copyTimeoutSeconds: 60,
-      now: () => new Date('2026-01-01T00:00:10Z'),
-    };
+    const o = passOptions(api.kube);
     const status = () =>
       parseStatus(
         [...api.objects.values()].find(

@@ -9,9 +9,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { renderSpec } from '../../model/src/index.ts';
 import { apiErrorMessage } from '../../replicator/src/kube.ts';
-import { replicatorMetrics } from '../../replicator/src/metrics.ts';
-import { reconcileAll, type ReplicatorOptions } from '../../replicator/src/run.ts';
-import { recordingKube } from '../manifests/support/recording-kube.ts';
+import { reconcileAll } from '../../replicator/src/run.ts';
+import { passOptions, recordingKube } from '../manifests/support/recording-kube.ts';
 import { kubeFixturesDir } from '../support/fixtures.ts';
 
 /** A 422 as client-node raises it: the body as the API server's JSON text. */
@@ -66,17 +65,9 @@ describe('reconcile failures', () => {
       return create(obj);
     };
     const lines: string[] = [];
-    const o: ReplicatorOptions = {
-      kube: api.kube,
+    const o = passOptions(api.kube, {
       log: pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }),
-      metrics: replicatorMetrics(),
-      namespace: 'scribe-system',
-      identity: 'r',
-      intervalMs: 1,
-      leaseSeconds: 15,
-      copyTimeoutSeconds: 60,
-      now: () => new Date('2026-01-01T00:00:10Z'),
-    };
+    });
     const warnings = () =>
       [...api.objects.values()]
         .filter((x) => x.kind === 'Event')

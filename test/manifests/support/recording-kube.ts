@@ -6,7 +6,10 @@
 // answer 409 on a stale resourceVersion, a deleted object that goes with its
 // last finalizer.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import type { Kube } from '../../../replicator/src/kube.ts';
+import { replicatorMetrics } from '../../../replicator/src/metrics.ts';
+import type { ReplicatorOptions } from '../../../replicator/src/run.ts';
 
 export interface Request {
   verb: string;
@@ -165,4 +168,20 @@ export function recordingKube(): {
     },
   };
   return { kube, requests, objects, put, execs };
+}
+
+/** Options for driving the replicator against an in-memory API one pass at a time. */
+export function passOptions(kube: Kube, over: Partial<ReplicatorOptions> = {}): ReplicatorOptions {
+  return {
+    kube,
+    log: pino({ enabled: false }),
+    metrics: replicatorMetrics(),
+    namespace: 'scribe-system',
+    identity: 'r',
+    intervalMs: 1,
+    leaseSeconds: 15,
+    copyTimeoutSeconds: 60,
+    now: () => new Date('2026-01-01T00:00:10Z'),
+    ...over,
+  };
 }
