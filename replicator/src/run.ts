@@ -182,9 +182,12 @@ export async function reconcileAll(
   let next = 0;
   let n = 0;
   const worker = async () => {
-    while (next < seen.claims.length) {
+    for (;;) {
       if (stillLeading && !(await stillLeading())) return;
-      const claim = seen.claims[next++]!;
+      // Taken after the await: the other workers may have taken the last
+      // claims meanwhile, and a claim must not be reconciled twice at once.
+      const claim = seen.claims[next++];
+      if (!claim) return;
       if (await reconcileOne(o, recorder, now, seen, claim)) n++;
     }
   };

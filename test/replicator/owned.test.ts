@@ -3,6 +3,7 @@
 // against the recording API whatever the number of claims), and keeps the
 // Lease through a long pass.
 import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { renderSpec } from '../../model/src/index.ts';
 import {
@@ -182,6 +183,23 @@ describe('a long pass', () => {
     const renewals = api.requests.filter((r) => r.resource === 'leases' && r.verb === 'patch');
     // The pass read the clock well over 15 s worth; renewed every third of it.
     expect(renewals.length).toBeGreaterThan(3);
+  });
+
+  it('with fewer claims than workers, reconciles each once and the pass does not fail', async () => {
+    const api = recordingKube();
+    claims(api, 1);
+    const errors: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => errors.push(line) });
+    const o = { ...options(api), log, workers: 4 };
+    await onePass(o);
+    expect(errors).toEqual([]);
+    expect(scheduled(api)).toBe(1);
+    // One claim, one schedule written: no worker reconciled it a second time.
+    const claimPatches = api.requests.filter(
+      (r) => r.resource === 'persistentvolumeclaims' && r.verb === 'patch',
+    );
+    expect(claimPatches.length).toBeGreaterThan(0);
+    expect(new Set(claimPatches.map((r) => r.name))).toEqual(new Set(['src-0']));
   });
 
   it('stops once another replicator holds the Lease', async () => {
