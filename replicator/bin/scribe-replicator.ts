@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --disable-sigusr1
 // The in-cluster replicator: carries out the replication specs on this
 // cluster's PVCs (scheduled clone/snapshot syncs, destination endpoints and
 // snapshots). Runs in Scribe's image next to the webhook.
@@ -8,6 +8,11 @@ import module from 'node:module';
 import { parseArgs } from 'node:util';
 
 module.enableCompileCache?.();
+
+// Node.js answers SIGUSR1 by opening its inspector on 127.0.0.1:9229, a
+// debugger port into the process that holds the API token. The #! flag turns
+// that off; the listener does too when started as `node scribe-replicator.ts`.
+process.on('SIGUSR1', () => {});
 
 const usage = `Usage: scribe-replicator [--kubeconfig FILE] [--context NAME] [--namespace NS]
   [--interval SECONDS] [--image IMAGE]

@@ -130,46 +130,61 @@ describe('the live-copy sidecar loop', () => {
     }
   });
 
+  // The real `scribe-webhook live-sync` process, with the fake mover.
+  const liveSync = (args: string[], env: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [join(ROOT, 'webhook/bin/scribe-webhook.ts'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // Bounded: a process that outlives the test is the failure.
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    void exited.then(() => clearTimeout(stuck));
+    return { child, stderr: () => stderr, exited };
+  };
+  const manualArgs = (...send: string[]) => [
+    'live-sync',
+    '--schedule',
+    'manual',
+    '--mover',
+    `${process.execPath} ${mover}`,
+    '--',
+    'send',
+    ...send,
+  ];
+  const untilLogged = async (p: ReturnType<typeof liveSync>, text: string) => {
+    for (let i = 0; i < 100 && !p.stderr().includes(text); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(p.stderr()).toContain(text);
+  };
+
   it("runs as `scribe-webhook live-sync`, and refuses a bad schedule in kubectl's tone", async () => {
-    const bin = join(ROOT, 'webhook/bin/scribe-webhook.ts');
-    const run = (args: string[], env: Record<string, string>) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [bin, ...args], {
-          env: { ...process.env, ...env },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        const timer = setTimeout(() => child.kill('SIGTERM'), 4000);
-        child.on('exit', (code) => {
-          clearTimeout(timer);
-          resolve({ code, stderr });
-        });
-      });
-    const bad = await run(['live-sync', '--schedule', '61 * * * *', '--', 'send'], {});
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(
+    const bad = liveSync(['live-sync', '--schedule', '61 * * * *', '--', 'send']);
+    expect(await bad.exited).toBe(1);
+    expect(bad.stderr()).toMatch(
       /error: option '--schedule <cron>' argument '61 \* \* \* \*' is invalid\. "61 \* \* \* \*" is not a schedule/,
     );
 
     const runs = join(dir, 'cli.jsonl');
-    const ok = await run(
-      [
-        'live-sync',
-        '--schedule',
-        'manual',
-        '--mover',
-        `${process.execPath} ${mover}`,
-        '--',
-        'send',
-        '--volume',
-        '/v',
-      ],
-      { RUNS: runs },
-    );
-    expect(ok.code).toBe(0); // stopped by SIGTERM after its one sync
+    const ok = liveSync(manualArgs('--volume', '/v'), { RUNS: runs });
+    await untilLogged(ok, '"msg":"live sync complete"');
+    ok.child.kill('SIGTERM');
+    expect(await ok.exited).toBe(0); // stopped by SIGTERM after its one sync
     expect(await runsIn(runs)).toEqual([['send', '--volume', '/v']]);
-    expect(ok.stderr).toMatch(/"msg":"live sync complete"/);
-    expect(ok.stderr).toMatch(/schedule is manual/);
+    expect(ok.stderr()).toMatch(/schedule is manual/);
+  });
+
+  it('keeps running on SIGUSR1 without opening a debugger port in the application pod', async () => {
+    const p = liveSync(manualArgs(), { RUNS: join(dir, 'usr1.jsonl') });
+    await untilLogged(p, '"msg":"live sync complete"');
+    p.child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(p.child.exitCode).toBeNull();
+    // Node.js would say "Debugger listening", or "Starting inspector ... failed" when 9229 is taken.
+    expect(p.stderr()).not.toMatch(/Debugger|inspector/i);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 });
