@@ -169,6 +169,8 @@ suite('faults during replication (stand-in)', () => {
     }
     expect(stderr).not.toMatch(/BEGIN OPENSSH PRIVATE KEY/);
     expect(stderr).not.toMatch(/Debugger|inspector/i);
+    // One claim, four workers: no pass may fail on the claims running out.
+    expect(stderr).not.toContain('replicator pass failed');
     await sameData();
     const annotations = (
       await s.source.clients.core.readNamespacedPersistentVolumeClaim({
