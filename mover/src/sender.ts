@@ -355,12 +355,14 @@ async function attemptRsync(
   chosen: { compression: WireCompression; sparse: boolean },
   connecting: Promise<Connection>,
 ): Promise<AttemptResult> {
-  const work = await mkdtemp(join(tmpdir(), 'scribe-send-'));
+  const handoff = o.sshClient !== 'openssh';
+  // Only OpenSSH needs a file (its known_hosts): with the handoff nothing is
+  // written, so a sender killed outright leaves nothing behind in /tmp.
+  const work = handoff ? undefined : await mkdtemp(join(tmpdir(), 'scribe-send-'));
   try {
-    const handoff = o.sshClient !== 'openssh';
-    const rsh = handoff
-      ? [process.execPath, binPath, 'rsh-handoff'].map(shellQuote).join(' ')
-      : await opensshRsh(o, syncId, work);
+    const rsh = work
+      ? await opensshRsh(o, syncId, work)
+      : [process.execPath, binPath, 'rsh-handoff'].map(shellQuote).join(' ');
     const args = senderArgs({
       source: o.volume,
       rsh,
@@ -422,6 +424,6 @@ async function attemptRsync(
       );
     return { files: stats.filesTransferred, dataBytes: stats.literalBytes, wireBytes, warnings };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    if (work) await rm(work, { recursive: true, force: true });
   }
 }

@@ -188,17 +188,22 @@ describe('a killed sender', () => {
     const markerBefore = await readFile(join(dst(), '.scribe', 'complete.json'), 'utf8');
 
     await writeRandom(join(src(), 'big.bin'), bigSize);
+    const senderTmp = join(work, 'killed-sender-tmp');
+    await mkdir(senderTmp);
     const killed = await sendWatching({
       volume: src(),
       to: receiver.address,
       percent: 1, // the first progress line: rsync updates about once a second
       extra: ['--compress', 'never'],
+      env: { TMPDIR: senderTmp },
       watchDestination: dst(),
       onPercent: (pid) => {
         process.kill(-pid, 'SIGKILL');
       },
     });
     expect(killed.signal).toBe('SIGKILL');
+    // No work dir of the sender's is left in /tmp (Node.js's compile cache is meant to stay).
+    expect((await readdir(senderTmp)).filter((n) => n !== 'node-compile-cache')).toEqual([]);
     expect(await readFile(join(dst(), '.scribe', 'complete.json'), 'utf8')).toBe(markerBefore);
     // The receiver keeps what arrived, for the next run to build on.
     await expect
