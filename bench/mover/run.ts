@@ -652,6 +652,12 @@ async function procCpuSeconds(pid: number): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------
+/** `list` turned left `by` places: round r starts with the r-th contender. */
+function rotated<T>(list: readonly T[], by: number): T[] {
+  const k = list.length ? by % list.length : 0;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
 // servers and contenders
 
 interface Server {
@@ -1441,7 +1447,7 @@ function markdown(report: Report): string {
     'Wire = bytes on the veth pair, both directions (frames incl. headers). CPU = user+sys of client and server side. ' +
       `Ratios are to ${BASELINE} in the same run (lower is better).` +
       (report.config.rounds > 1
-        ? ` Each figure is the median of ${report.config.rounds} rounds (the contenders take turns within a round; every round starts from a fresh copy of the dataset); the ratios are between medians. Each round is listed under "Rounds".`
+        ? ` Each figure is the median of ${report.config.rounds} rounds (the contenders take turns within a round, in an order that rotates from round to round; every round starts from a fresh copy of the dataset); the ratios are between medians. Each round is listed under "Rounds".`
         : ''),
     '',
   );
@@ -1750,9 +1756,12 @@ async function main(): Promise<number> {
     datasets.push(dsRecord);
 
     // Rounds: the contenders take turns within each, so slow drift of the
-    // machine reaches all of them alike.
+    // machine reaches all of them alike, and the order rotates from round to
+    // round, so that none always runs right after another's trees were
+    // deleted (on a filesystem without a journal, ext4 then skips the
+    // recently freed inodes on every create: see "Fairness notes").
     for (let round = 1; round <= config.rounds; round++)
-      for (const name of config.contenders) {
+      for (const name of rotated(config.contenders, round - 1)) {
         checkAbort();
         const c = contenders[name];
         const tag = config.rounds > 1 ? ` (round ${round})` : '';
