@@ -54,3 +54,17 @@ export function leaseBody(
     },
   };
 }
+
+/**
+ * What a holder writes when it stops (a rolling update, a deleted pod): the
+ * Lease left free, so a standby leads at its next pass instead of waiting for
+ * it to expire (client-go's ReleaseOnCancel). Undefined when `me` no longer
+ * holds it. The resourceVersion keeps it from freeing a newer holder's Lease.
+ */
+export function releasedLease(current: V1Lease | undefined, me: string, now: Date) {
+  if (!current || current.spec?.holderIdentity !== me) return undefined;
+  return {
+    metadata: { resourceVersion: current.metadata?.resourceVersion },
+    spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: now },
+  };
+}

@@ -8,7 +8,7 @@ import { reconcileDestination } from './destination.ts';
 import { apiErrorMessage, type Kube } from './kube.ts';
 import type { BackoffPolicy } from './decide.ts';
 import { cleanupTargets, decideLifecycle, finalizerPatch } from './finalizer.ts';
-import { leaseBody, mayHold, viewOf } from './lease.ts';
+import { leaseBody, mayHold, releasedLease, viewOf } from './lease.ts';
 import type { replicatorMetrics } from './metrics.ts';
 import { observe, ownedBy, type Observed, type Owned } from './owned.ts';
 import { eventRecorder } from './recorder.ts';
@@ -241,5 +241,24 @@ export async function runReplicator(o: ReplicatorOptions, signal: AbortSignal): 
       const t = setTimeout(r, o.intervalMs);
       signal.addEventListener('abort', () => (clearTimeout(t), r(undefined)), { once: true });
     });
+  }
+  if (leading) await releaseLease(o, now());
+}
+
+/** Frees the Lease on the way out; if that fails it simply expires. */
+async function releaseLease(o: ReplicatorOptions, now: Date): Promise<void> {
+  try {
+    const current = await o.kube.get<V1Lease>(
+      'coordination.k8s.io/v1',
+      'Lease',
+      o.namespace,
+      leaseName,
+    );
+    const patch = releasedLease(current, o.identity, now);
+    if (!current || !patch) return;
+    await o.kube.mergePatch(current, patch);
+    o.log.info({ identity: o.identity }, 'released the Lease');
+  } catch (err) {
+    o.log.warn({ err: apiErrorMessage(err) }, 'could not release the Lease; it expires instead');
   }
 }

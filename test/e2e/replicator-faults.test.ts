@@ -142,11 +142,11 @@ suite('faults during replication (stand-in)', () => {
     const second = start();
     second.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const secondExit = new Promise((r) => second.once('exit', r));
+    let own = '';
+    second.stderr?.on('data', (d: string) => (own += d));
     try {
       // SIGUSR1 would open Node.js's inspector on 127.0.0.1:9229 in the process
       // holding the API token; the replicator must shrug it off and carry on.
-      let own = '';
-      second.stderr?.on('data', (d: string) => (own += d));
       await waitFor('the restarted replicator to start', async () =>
         own.includes('"msg":"starting"') ? true : undefined,
       );
@@ -167,6 +167,8 @@ suite('faults during replication (stand-in)', () => {
       second.kill('SIGTERM');
       await secondExit;
     }
+    // Stopped, it frees the Lease for a standby.
+    expect(own).toContain('"msg":"released the Lease"');
     expect(stderr).not.toMatch(/BEGIN OPENSSH PRIVATE KEY/);
     expect(stderr).not.toMatch(/Debugger|inspector/i);
     // One claim, four workers: no pass may fail on the claims running out.

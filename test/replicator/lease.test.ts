@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaseBody, mayHold, viewOf } from '../../replicator/src/lease.ts';
+import { leaseBody, mayHold, releasedLease, viewOf } from '../../replicator/src/lease.ts';
 import { parseSendSummary } from '../../replicator/src/source.ts';
 
 const t0 = new Date('2026-11-26T07:00:00Z');
@@ -24,6 +24,19 @@ describe('the replicator lease', () => {
     const taken = leaseBody('l', 'ns', 'a', later(20), 15, renewed);
     expect(taken.spec).toMatchObject({ holderIdentity: 'a', leaseTransitions: 1 });
     expect(taken.spec?.acquireTime).toEqual(later(20));
+  });
+});
+
+describe('releasing the lease on the way out', () => {
+  it('frees it at its resourceVersion, and only for its holder', () => {
+    const held = leaseBody('l', 'ns', 'b', t0, 15);
+    held.metadata!.resourceVersion = '7';
+    const patch = releasedLease(held, 'b', later(3))!;
+    expect(patch.metadata.resourceVersion).toBe('7');
+    const freed = { ...held, spec: { ...held.spec, ...patch.spec } };
+    expect(mayHold(viewOf(freed), 'a', later(3))).toBe(true);
+    expect(releasedLease(held, 'a', later(3))).toBeUndefined();
+    expect(releasedLease(undefined, 'b', later(3))).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@
 // scribe.backube.io/pvc label, the sync in progress, and the request count
 // against the recording API whatever the number of claims), and keeps the
 // Lease through a long pass.
-import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1Job, V1Lease, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { renderSpec } from '../../model/src/index.ts';
@@ -200,6 +200,20 @@ describe('a long pass', () => {
     );
     expect(claimPatches.length).toBeGreaterThan(0);
     expect(new Set(claimPatches.map((r) => r.name))).toEqual(new Set(['src-0']));
+  });
+
+  it('frees the Lease when it stops, so a standby leads at its next pass', async () => {
+    const api = recordingKube();
+    claims(api, 2);
+    const lease = () => [...api.objects.values()].find((x) => x.kind === 'Lease') as V1Lease;
+    // A clock that stands still: the Lease cannot expire by itself here.
+    await onePass(passOptions(api.kube, { identity: 'old' }));
+    expect(lease().spec?.holderIdentity).toBe('');
+    await onePass(passOptions(api.kube, { identity: 'new' }));
+    expect(lease().spec).toMatchObject({ holderIdentity: '', leaseTransitions: 1 });
+    const writes = api.requests.filter((r) => r.resource === 'leases' && r.verb !== 'get');
+    // Each replicator takes it (the first by creating it), then frees it.
+    expect(writes.map((r) => r.verb)).toEqual(['create', 'patch', 'patch', 'patch']);
   });
 
   it('stops once another replicator holds the Lease', async () => {
