@@ -6,7 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
 import { confirmBlocks, receiveBlocks } from './block.ts';
-import { flushFilesystem, writeMarker } from './completion.ts';
+import { flushFilesystem, readMarker, writeMarker } from './completion.ts';
 import type { Endpoint } from './endpoint.ts';
 import { fingerprint } from './keys.ts';
 import type { Logger } from './log.ts';
@@ -40,6 +40,7 @@ type TransferState = 'running' | 'succeeded' | 'failed';
 const commands = {
   commit: 'scribe-commit',
   block: 'scribe-block-receive',
+  state: 'scribe-state',
 } as const;
 
 /** Resolves with the error instead of rejecting, so an unawaited flush never goes unhandled. */
@@ -248,6 +249,13 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       } finally {
         if (active?.syncId === syncId) active = undefined;
       }
+      return;
+    }
+    if (word === commands.state) {
+      // Whether the volume holds a complete sync: the next one is then a resync.
+      const complete = stateDir ? ((await readMarker(stateDir)) ?? null) : null;
+      channel.write(`${JSON.stringify({ complete })}\n`);
+      endChannel(channel, 0);
       return;
     }
     if (word === commands.commit) {

@@ -15,14 +15,20 @@ export function partialDir(volume: string): string {
 /**
  * rsync's own block size grows with the square root of the file (23 KiB for
  * 512 MiB), so each scattered 4 KiB page write costs ~6x its size in literal
- * data. 4 KiB blocks match a page: an aligned page write sends one block. On
- * the benchmark's unaligned writes, 2 KiB blocks sent 0.31x the baseline's
- * bytes and 4 KiB 0.34x, but with --sparse rsync's receiver issues one write
- * per block (16,410 writes for a 32 MiB file at 2 KiB, 155 without -S), and
- * 2 KiB took 1.11–1.58x the baseline's time against 0.93–1.09x (bench/mover,
- * 2026-12-06). No block size gets the wire under 0.3x there.
+ * data. Smaller blocks send less literal data but more checksums (8 bytes a
+ * block from the receiver) and more block-match tokens. On a 512 MiB file
+ * with 1% scattered, unaligned 4 KiB writes, rsync's streams carried, as a
+ * share of the baseline's: 0.35 at 4 KiB and 0.31 at 2 KiB uncompressed,
+ * 0.33 and 0.29 with zstd's token encoding (sender.ts, deltaCompression),
+ * 0.29 at 1.5 KiB and 0.31 at 1 KiB (checksums outgrow the saving). With -S,
+ * though, rsync's receiver issues one write per matched block (16,410 writes
+ * for a 32 MiB file at 2 KiB, 155 without -S), and 2 KiB took 1.11-1.58x the
+ * baseline's time against 0.93-1.09x at 4 KiB (bench/mover, 2026-12-06): so
+ * 2 KiB, and 4 KiB where -S is on (survey.ts asks for it where there are
+ * holes).
  */
-export const defaultFileBlockSize = 4096;
+export const defaultFileBlockSize = 2048;
+export const sparseFileBlockSize = 4096;
 
 export type Compression = 'auto' | 'always' | 'never';
 
@@ -63,7 +69,9 @@ export function senderArgs(o: SenderOptions): string[] {
   if (o.compression === 'zstd') {
     args.push('--compress', '--compress-choice=zstd', '--compress-level=3');
   }
-  args.push(`--block-size=${o.blockSize ?? defaultFileBlockSize}`);
+  args.push(
+    `--block-size=${o.blockSize ?? (o.sparse ? sparseFileBlockSize : defaultFileBlockSize)}`,
+  );
   args.push(`--timeout=${o.ioTimeoutSeconds}`, '--stats');
   // Unbuffered: into a pipe, rsync's stdio would hold progress back in 4 KiB lumps.
   if (o.progress) args.push('--info=progress2,stats2', '--outbuf=N');

@@ -88,6 +88,8 @@ interface AttemptResult {
   dataBytes: number;
   wireBytes: number;
   warnings: string[];
+  /** What the attempt compressed with, when it chose for itself (deltaCompression). */
+  compression?: WireCompression;
 }
 
 const binPath = fileURLToPath(new URL('../bin/scribe-mover.js', import.meta.url));
@@ -125,6 +127,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
       ? surveyVolume(o.volume)
       : undefined;
   const wire = mode === 'filesystem' ? wireCompression(o, survey) : 'none';
+  const askForDeltas = wire === 'none' && o.compression === 'auto' && holdsLargeFiles(survey);
   const sparse = mode === 'filesystem' && wantSparse(o.sparse, survey);
   summary.compression = wire;
   if (mode === 'filesystem') summary.sparse = sparse;
@@ -150,7 +153,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
         connecting,
         mode === 'block'
           ? connecting.then((c) => attemptBlocks(c, o, syncId))
-          : attemptRsync(o, syncId, { compression: wire, sparse }, connecting),
+          : attemptRsync(o, syncId, { compression: wire, sparse, askForDeltas }, connecting),
       ]);
       if (control.status === 'rejected') throw control.reason;
       conn = control.value;
@@ -164,6 +167,7 @@ export async function send(o: SendOptions): Promise<SendSummary> {
       summary.wireBytes += conn.socket.bytesRead + conn.socket.bytesWritten + r.wireBytes;
       summary.files = r.files;
       summary.dataBytes = r.dataBytes;
+      if (r.compression) summary.compression = r.compression;
       summary.warnings.push(...r.warnings);
       summary.result = 'succeeded';
       summary.durationSeconds = elapsed();
@@ -287,6 +291,36 @@ function wireCompression(o: SendOptions, survey: VolumeSurvey | undefined): Wire
   return compressionPays(saving) ? 'zstd' : 'none';
 }
 
+/** Files from this size on make a resync mostly rsync's block-match tokens. */
+const largeFileSize = 64 * 1024 * 1024;
+
+function holdsLargeFiles(survey: VolumeSurvey | undefined): boolean {
+  return survey?.files.some((f) => f.size >= largeFileSize) ?? false;
+}
+
+/**
+ * Data that does not compress still leaves one thing that does: a resync of
+ * large files is mostly rsync's tokens for the blocks the destination already
+ * has, four bytes a block uncompressed, which zstd's token mode run-length
+ * encodes. Measured on a 512 MiB file with 1% scattered 4 KiB writes: 12.3 MB
+ * on rsync's streams uncompressed, 11.8 MB with zstd, at 4 KiB blocks, and
+ * 11.2 against 10.2 MB at 2 KiB (the baseline's `-z`: 35.5 MB). A first sync
+ * is all literal data, where zstd only costs CPU, so the receiver is asked
+ * whether it holds a complete sync: then this one is a resync. Any doubt (an
+ * older receiver, an error) means no compression.
+ */
+async function deltaCompression(connecting: Promise<Connection>): Promise<WireCompression> {
+  try {
+    const conn = await connecting;
+    const state = await execCollect(conn.client, 'scribe-state');
+    if (state.code !== 0) return 'none';
+    const { complete } = JSON.parse(state.stdout) as { complete?: unknown };
+    return complete ? 'zstd' : 'none';
+  } catch {
+    return 'none';
+  }
+}
+
 /**
  * Carries rsync's remote-shell streams over an exec channel of the sender's
  * own SSH connection. rsync's remote shell (rsh-handoff.ts) passes its two
@@ -352,9 +386,10 @@ function bridgeRsh(
 async function attemptRsync(
   o: SendOptions,
   syncId: string,
-  chosen: { compression: WireCompression; sparse: boolean },
+  chosen: { compression: WireCompression; sparse: boolean; askForDeltas: boolean },
   connecting: Promise<Connection>,
 ): Promise<AttemptResult> {
+  const compression = chosen.askForDeltas ? await deltaCompression(connecting) : chosen.compression;
   const handoff = o.sshClient !== 'openssh';
   // Only OpenSSH needs a file (its known_hosts): with the handoff nothing is
   // written, so a sender killed outright leaves nothing behind in /tmp.
@@ -367,7 +402,7 @@ async function attemptRsync(
       source: o.volume,
       rsh,
       checksum: o.checksum,
-      compression: chosen.compression,
+      compression,
       sparse: chosen.sparse,
       blockSize: o.blockSize,
       ioTimeoutSeconds: o.ioTimeoutSeconds,
@@ -422,7 +457,13 @@ async function attemptRsync(
       throw new PermanentError(
         'rsync finished without its statistics; cannot confirm the transfer',
       );
-    return { files: stats.filesTransferred, dataBytes: stats.literalBytes, wireBytes, warnings };
+    return {
+      files: stats.filesTransferred,
+      dataBytes: stats.literalBytes,
+      wireBytes,
+      warnings,
+      ...(chosen.askForDeltas ? { compression } : {}),
+    };
   } finally {
     if (work) await rm(work, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import {
   stat,
   writeFile,
 } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +112,56 @@ describe('sparse files (--sparse auto)', () => {
         extraArgs: ['--sparse', 'always'],
       });
       expect(forced.summary?.sparse).toBe(true);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
+describe('compression of a resync of large incompressible files', () => {
+  it('is off for the first sync and on (zstd, for the block-match tokens) once the receiver holds a complete one', async () => {
+    const src = await volumeWith('delta-src', {});
+    // 64 MiB of noise: sampling finds nothing to compress.
+    const size = 64 * 1024 * 1024;
+    await writeFile(join(src, 'db.img'), randomBytes(size));
+    const dst = await volumeWith('delta-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const first = await runSend({ volume: src, to: receiver.address, keys });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.summary?.compression).toBe('none');
+
+      // 1% in scattered, unaligned 4 KiB writes, as a database would.
+      const fh = await open(join(src, 'db.img'), 'r+');
+      try {
+        const slices = (size * 0.01) / 4096;
+        for (let i = 0; i < slices; i++) {
+          const at = Math.floor((i * size) / slices) + 1000;
+          await fh.write(randomBytes(4096), 0, 4096, at);
+        }
+      } finally {
+        await fh.close();
+      }
+      const second = await runSend({ volume: src, to: receiver.address, keys });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.summary?.compression).toBe('zstd');
+      const digest = async (p: string) =>
+        createHash('sha256')
+          .update(await readFile(p))
+          .digest('hex');
+      expect(await digest(join(dst, 'db.img'))).toBe(await digest(join(src, 'db.img')));
+      // Literal data is the changed blocks only: 2 KiB blocks, 3 per unaligned write.
+      expect(second.summary!.dataBytes).toBeLessThan(size * 0.01 * 1.6);
+      expect(second.summary!.wireBytes).toBeLessThan(size * 0.01 * 2.2);
+
+      // Told never to compress, it does not ask.
+      const never = await runSend({
+        volume: src,
+        to: receiver.address,
+        keys,
+        extraArgs: ['--compress', 'never'],
+      });
+      expect(never.summary?.compression).toBe('none');
     } finally {
       await receiver.stop();
     }

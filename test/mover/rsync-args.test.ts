@@ -76,10 +76,15 @@ describe('senderArgs', () => {
       );
   });
 
+  it('uses 2 KiB blocks, 4 KiB where -S makes rsync write each matched block on its own', () => {
+    expect(senderArgs({ ...base, sparse: false })).toContain('--block-size=2048');
+    expect(senderArgs({ ...base, sparse: true })).toContain('--block-size=4096');
+  });
+
   it('adds a checksum pass and a block size when asked', () => {
-    const args = senderArgs({ ...base, checksum: true, blockSize: 4096 });
+    const args = senderArgs({ ...base, sparse: false, checksum: true, blockSize: 8192 });
     expect(args).toContain('--checksum');
-    expect(args).toContain('--block-size=4096');
+    expect(args).toContain('--block-size=8192');
   });
 
   it('produces a command line the receiver accepts', () => {
