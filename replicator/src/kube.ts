@@ -136,6 +136,25 @@ export function apiErrorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Whether the API server refused a write for a stale resourceVersion (409,
+ * reason Conflict): someone changed the object since it was read. Not
+ * AlreadyExists, the other 409.
+ */
+export function isStaleWrite(err: unknown): boolean {
+  const e = err as { code?: unknown; body?: unknown } | undefined;
+  if (e?.code !== 409) return false;
+  let body = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  return (body as { reason?: unknown } | null)?.reason === 'Conflict';
+}
+
 export function kubeFrom(kc: KubeConfig): Kube {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);

@@ -5,7 +5,7 @@ import type { KubernetesObject, V1Lease, V1PersistentVolumeClaim } from '@kubern
 import type { Logger } from 'pino';
 import { describeProblems, parseSpec } from '../../model/src/index.ts';
 import { reconcileDestination } from './destination.ts';
-import { apiErrorMessage, type Kube } from './kube.ts';
+import { apiErrorMessage, isStaleWrite, type Kube } from './kube.ts';
 import type { BackoffPolicy } from './decide.ts';
 import { cleanupTargets, decideLifecycle, finalizerPatch } from './finalizer.ts';
 import { leaseBody, mayHold, releasedLease, viewOf } from './lease.ts';
@@ -80,7 +80,7 @@ async function tellFailure(
 ): Promise<void> {
   let told = toldFailures.get(o);
   if (!told) toldFailures.set(o, (told = new Map()));
-  const key = pvc.metadata?.uid ?? `${pvc.metadata?.namespace}/${pvc.metadata?.name}`;
+  const key = claimKey(pvc);
   if (message === undefined) {
     told.delete(key);
     return;
@@ -157,13 +157,43 @@ async function reconcileOne(
       );
     }
     await tellFailure(o, recorder, pvc, undefined);
+    forgetConflicts(o, pvc);
     return true;
   } catch (err) {
     const message = apiErrorMessage(err);
+    // The claim changed under the pass (the plugin, kubectl, a provisioner):
+    // the next pass starts from the new version, as a controller requeues on
+    // a conflict. Only a claim that keeps conflicting is a failure to tell.
+    if (isStaleWrite(err) && noteConflict(o, pvc) < conflictsBeforeFailure) {
+      o.log.info({ ...where, err: message }, 'claim changed during the pass; next pass retries');
+      return false;
+    }
     o.log.error({ ...where, err: message }, 'reconcile failed; will retry');
     await tellFailure(o, recorder, pvc, message);
     return false;
   }
+}
+
+/** Passes in a row a claim may be changed under before that is told as a failure. */
+const conflictsBeforeFailure = 3;
+const conflicts = new WeakMap<ReplicatorOptions, Map<string, number>>();
+
+/** Counts this claim's conflicts in a row; a pass without one resets it (forgetConflicts). */
+function noteConflict(o: ReplicatorOptions, pvc: V1PersistentVolumeClaim): number {
+  let seen = conflicts.get(o);
+  if (!seen) conflicts.set(o, (seen = new Map()));
+  const key = claimKey(pvc);
+  const n = (seen.get(key) ?? 0) + 1;
+  seen.set(key, n);
+  return n;
+}
+
+function forgetConflicts(o: ReplicatorOptions, pvc: V1PersistentVolumeClaim): void {
+  conflicts.get(o)?.delete(claimKey(pvc));
+}
+
+function claimKey(pvc: V1PersistentVolumeClaim): string {
+  return pvc.metadata?.uid ?? `${pvc.metadata?.namespace}/${pvc.metadata?.name}`;
 }
 
 /**
