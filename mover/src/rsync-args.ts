@@ -42,6 +42,8 @@ export interface SenderOptions {
   compression: WireCompression;
   /** rsync -S: runs of zeros become holes (survey.ts decides when). */
   sparse: boolean;
+  /** rsync's default; false sends the file list in one piece (sender.ts, isResync). */
+  incrementalRecursion?: boolean;
   blockSize?: number;
   ioTimeoutSeconds: number;
   progress: boolean;
@@ -57,13 +59,13 @@ export interface SenderOptions {
 export function senderArgs(o: SenderOptions): string[] {
   // --modify-window=-1 compares mtimes to the nanosecond; rsync's default
   // compares whole seconds and misses sub-second changes for good.
-  // Incremental recursion (rsync's default) stays on: the transfer starts
-  // while the file list is still being built. With rsync's streams handed to
-  // the sender's own SSH connection (no relay process per sync) its round
-  // trip per directory is cheap; measured in bench/mover on 20,000 small
-  // files, full sync 1.45-1.87x the baseline's wall with the list sent in one
-  // piece (--no-inc-recursive), 1.07-1.15x with incremental recursion.
+  // Incremental recursion (rsync's default) is on for a first sync: the
+  // transfer starts while the file list is still being built (measured in
+  // bench/mover on 20,000 small files, full sync 1.45-1.87x the baseline's
+  // wall with the list sent in one piece, 1.07-1.15x with incremental
+  // recursion); the sender turns it off for resyncs of big trees.
   const args = [o.sparse ? '-aAHSX' : '-aAHX', '--numeric-ids', '--delete', '--modify-window=-1'];
+  if (o.incrementalRecursion === false) args.push('--no-inc-recursive');
   args.push(`--filter=- /${stateDirName}/`);
   if (o.checksum) args.push('--checksum');
   if (o.compression === 'zstd') {

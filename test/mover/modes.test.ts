@@ -168,6 +168,38 @@ describe('compression of a resync of large incompressible files', () => {
   });
 });
 
+describe('the file list of a resync of a big tree', () => {
+  it('goes in one piece once the receiver holds a complete sync, and the copy stays exact', async () => {
+    // More entries than the survey walks (2,000): a big tree.
+    const src = await volumeWith('list-src', {});
+    for (let d = 0; d < 25; d++) {
+      await mkdir(join(src, `d${d}`));
+      for (let f = 0; f < 100; f++) await writeFile(join(src, `d${d}`, `f${f}`), `${d}/${f}\n`);
+    }
+    const dst = await volumeWith('list-dst', {});
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const first = await runSend({ volume: src, to: receiver.address, keys });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.summary?.incrementalRecursion).toBe(true);
+      expect(first.summary?.files).toBeGreaterThanOrEqual(2500);
+
+      await writeFile(join(src, 'd7', 'f7'), 'changed\n');
+      await rm(join(src, 'd9'), { recursive: true });
+      await writeFile(join(src, 'd3', 'new'), 'new\n');
+      const second = await runSend({ volume: src, to: receiver.address, keys });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.summary?.incrementalRecursion).toBe(false);
+      expect(second.summary?.files).toBe(2);
+      expect(await readFile(join(dst, 'd7', 'f7'), 'utf8')).toBe('changed\n');
+      expect(await readFile(join(dst, 'd3', 'new'), 'utf8')).toBe('new\n');
+      await expect(stat(join(dst, 'd9'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
 describe('receive --once', () => {
   it('exits 0 after one complete sync', async () => {
     const src = await volumeWith('once-src', { a: 'once' });

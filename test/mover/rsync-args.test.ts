@@ -81,6 +81,11 @@ describe('senderArgs', () => {
     expect(senderArgs({ ...base, sparse: true })).toContain('--block-size=4096');
   });
 
+  it('keeps incremental recursion unless told to send the file list in one piece', () => {
+    expect(senderArgs(base)).not.toContain('--no-inc-recursive');
+    expect(senderArgs({ ...base, incrementalRecursion: false })).toContain('--no-inc-recursive');
+  });
+
   it('adds a checksum pass and a block size when asked', () => {
     const args = senderArgs({ ...base, sparse: false, checksum: true, blockSize: 8192 });
     expect(args).toContain('--checksum');
