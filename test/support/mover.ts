@@ -273,6 +273,8 @@ export interface SendSummary {
   compression?: 'zstd' | 'none';
   /** Whether rsync ran with -S (filesystem volumes). */
   sparse?: boolean;
+  /** Whether rsync sent its file list as it walked (filesystem volumes). */
+  incrementalRecursion?: boolean;
   error?: string;
 }
 
