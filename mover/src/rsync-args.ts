@@ -19,7 +19,7 @@ export function partialDir(volume: string): string {
  * block from the receiver) and more block-match tokens. On a 512 MiB file
  * with 1% scattered, unaligned 4 KiB writes, rsync's streams carried, as a
  * share of the baseline's: 0.35 at 4 KiB and 0.31 at 2 KiB uncompressed,
- * 0.33 and 0.29 with zstd's token encoding (sender.ts, deltaCompression),
+ * 0.33 and 0.29 with zstd's token encoding (sender.ts, isResync),
  * 0.29 at 1.5 KiB and 0.31 at 1 KiB (checksums outgrow the saving). With -S,
  * though, rsync's receiver issues one write per matched block (16,410 writes
  * for a 32 MiB file at 2 KiB, 155 without -S), and 2 KiB took 1.11-1.58x the

@@ -121,19 +121,22 @@ function isNotFound(err: unknown): boolean {
 export function apiErrorMessage(err: unknown): string {
   const e = err as { code?: unknown; body?: unknown } | undefined;
   if (typeof e?.code === 'number' && e.body !== undefined) {
-    let body = e.body;
-    if (typeof e.body === 'string') {
-      const text = e.body;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return `${e.code}: ${text.slice(0, 300)}`;
-      }
-    }
-    const message = (body as { message?: unknown } | null)?.message;
-    if (typeof message === 'string' && message) return message;
+    const status = statusOf(e.body);
+    if (!status && typeof e.body === 'string') return `${e.code}: ${e.body.slice(0, 300)}`;
+    if (typeof status?.message === 'string' && status.message) return status.message;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The Status an API error carries: client-node keeps its JSON text, others the object. */
+function statusOf(body: unknown): { message?: unknown; reason?: unknown } | undefined {
+  if (typeof body !== 'string')
+    return (body ?? undefined) as { message?: unknown; reason?: unknown };
+  try {
+    return JSON.parse(body) as { message?: unknown; reason?: unknown };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -143,16 +146,7 @@ export function apiErrorMessage(err: unknown): string {
  */
 export function isStaleWrite(err: unknown): boolean {
   const e = err as { code?: unknown; body?: unknown } | undefined;
-  if (e?.code !== 409) return false;
-  let body = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      return false;
-    }
-  }
-  return (body as { reason?: unknown } | null)?.reason === 'Conflict';
+  return e?.code === 409 && statusOf(e.body)?.reason === 'Conflict';
 }
 
 export function kubeFrom(kc: KubeConfig): Kube {

@@ -178,7 +178,7 @@ async function reconcileOne(
 const conflictsBeforeFailure = 3;
 const conflicts = new WeakMap<ReplicatorOptions, Map<string, number>>();
 
-/** Counts this claim's conflicts in a row; a pass without one resets it (forgetConflicts). */
+/** Counts this claim's conflicts in a row; a pass that reconciles it resets the count. */
 function noteConflict(o: ReplicatorOptions, pvc: V1PersistentVolumeClaim): number {
   let seen = conflicts.get(o);
   if (!seen) conflicts.set(o, (seen = new Map()));
@@ -214,8 +214,8 @@ export async function reconcileAll(
   const worker = async () => {
     for (;;) {
       if (stillLeading && !(await stillLeading())) return;
-      // Taken after the await: the other workers may have taken the last
-      // claims meanwhile, and a claim must not be reconciled twice at once.
+      // Taken after the await: meanwhile the other workers may have taken
+      // the last claims.
       const claim = seen.claims[next++];
       if (!claim) return;
       if (await reconcileOne(o, recorder, now, seen, claim)) n++;
