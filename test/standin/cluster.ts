@@ -4,6 +4,7 @@
 // tests and the sandbox use.
 
 import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type {
   V1MutatingWebhookConfiguration,
@@ -53,7 +54,8 @@ export interface ClusterOptions {
   /**
    * Which loopback blocks the cluster's addresses come from: pods
    * 127.(10+n), services 127.(40+n), load balancers 127.(70+n), the node
-   * 127.(100+n).0.1. Default: a new n per cluster, starting at this process's pid modulo 30.
+   * 127.(100+n).0.1. Default: a new n per cluster, starting at this process's pid modulo 30,
+   * skipping blocks other processes hold (claimBlock).
    */
   addressBlock?: number;
   /** Pods of other images run `sleep` instead of staying Pending. */
@@ -115,9 +117,46 @@ export interface Cluster {
 }
 
 // Test processes that run at the same time (parallel suites, several
-// checkouts on one machine) would otherwise all start at block 0 and fight
-// over the same addresses and ports: each starts where its pid says.
-let nextBlock = process.pid % 30;
+// checkouts on one machine) would otherwise all start at block 0: each starts
+// where its pid says, and claimBlock makes sure no two share one.
+const blocks = 30;
+let nextBlock = process.pid % blocks;
+/** The port of the listener by which a process holds its block (below NodePorts). */
+export const blockLockPort = 29_999;
+
+/**
+ * Claims an address block for a cluster, across processes: a listener on the
+ * block's node address, which the kernel gives to one process at a time and
+ * takes back when that process exits, however it ends. Blocks picked from the
+ * pid alone collided between parallel test files: two pods on one address
+ * and port, one of them crash-looping on EADDRINUSE and its suite's syncs
+ * timing out.
+ */
+export async function claimBlock(wanted?: number): Promise<{ block: number; lock: Server }> {
+  for (let tries = 0; tries < blocks; tries++) {
+    const block = wanted ?? nextBlock++ % blocks;
+    const lock = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        lock.once('error', reject);
+        lock.listen({ host: `127.${100 + block}.0.1`, port: blockLockPort, exclusive: true }, () =>
+          resolve(),
+        );
+      });
+      lock.unref();
+      return { block, lock };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      if (wanted !== undefined)
+        throw new Error(
+          `address block ${wanted} (127.${100 + wanted}.0.1) is held by another stand-in cluster: ` +
+            'pick another block, or leave the choice to the stand-in',
+          { cause: err },
+        );
+    }
+  }
+  throw new Error(`all ${blocks} address blocks are held by other stand-in clusters`);
+}
 
 const badRequest = (message: string): ApiError =>
   new ApiError({
@@ -160,13 +199,16 @@ export function snapshotClass(): VolumeSnapshotClass {
 }
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
-  const block = o.addressBlock ?? nextBlock++ % 30;
+  const { block, lock } = await claimBlock(o.addressBlock);
   const log = o.log ?? ((m: string) => console.error(`[${o.name}] ${m}`));
   const nodeName = `${o.name}-node`;
   // The node's address: its InternalIP, and where NodePort services listen.
   const nodeAddress = `127.${100 + block}.0.1`;
   await mkdir(o.dir, { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  // Stopped in reverse: the block is let go last.
+  const stops: Array<() => Promise<void>> = [
+    () => new Promise<void>((resolve) => lock.close(() => resolve())),
+  ];
   const stopAll = async (): Promise<void> => {
     const errors: unknown[] = [];
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => errors.push(e));

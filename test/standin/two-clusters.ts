@@ -47,7 +47,8 @@ export async function startTwoClusters(
   dir: string,
   opts: Omit<ClusterOptions, 'name' | 'dir' | 'addressBlock'> & { addressBlock?: number } = {},
 ): Promise<TwoClusters> {
-  const base = opts.addressBlock ?? 0;
+  // Without a block asked for, each cluster claims a free one (claimBlock).
+  const base = opts.addressBlock;
   // Admission as kube-apiserver does it: registered webhooks are called.
   opts = { admission: createAdmissionChain, ...opts };
   const source = await startCluster({
@@ -62,7 +63,7 @@ export async function startTwoClusters(
       ...opts,
       name: 'destination',
       dir: join(dir, 'destination'),
-      addressBlock: base + 1,
+      addressBlock: base === undefined ? undefined : base + 1,
     });
   } catch (err) {
     await source.stop().catch(() => undefined);
