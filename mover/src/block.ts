@@ -1,11 +1,19 @@
 // Block volumes: rsync cannot sync a device's contents, so both ends hash
-// fixed-size blocks over one SSH channel and only differing blocks cross.
+// fixed-size blocks over one SSH channel and only what differs crosses. A
+// block that differs is narrowed down to its pieces (4 KiB, a page) with a
+// second round of hashes, so a scattered page write costs a page, not a block.
 //
-// sender   -> receiver: {"v":1,"size":N,"blockSize":B}\n
-// receiver -> sender:   {"ok":true,"size":D}\n, then one sha256 per block
-// sender   -> receiver: frames [u32 index][u32 length][data]...,
-//                       then [0xffffffff][32][sha256 of all block hashes]
-// receiver -> sender:   {"ok":true,...}\n after flush and re-read verify
+// sender   -> receiver: {"v":2,"size":N,"blockSize":B,"pieceSize":P}\n
+// receiver -> sender:   {"ok":true,"size":D}\n, then messages, in any mix:
+//                       'H' sha256                 the next block's hash, in order
+//                       'S' u32 block, sha256 x n  the hashes of that block's pieces
+// sender   -> receiver: 'Q' u32 block              asks for a block's piece hashes
+//                       'D' u32 block, u32 offset in block, u32 length, data
+//                       'E' sha256 of all block hashes: the end
+// receiver -> sender:   {"ok":...}\n after flush and re-read verify (or an error)
+//
+// A destination block of zeros needs no second round: the sender sends the
+// pieces of its block that are not zeros.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -15,15 +23,28 @@ import type { Logger } from './log.ts';
 import { blockVolumeSize } from './volume.ts';
 
 export const defaultBlockSize = 64 * 1024;
+export const defaultPieceSize = 4 * 1024;
+const protocolVersion = 2;
 const hashLength = 32;
-const endIndex = 0xffffffff;
 const readBatchBlocks = 64;
+/** Bound what one frame or one piece-hash message may make the receiver hold. */
+const maxPiecesPerBlock = 256;
+const maxBlockSize = 1024 * 1024;
+
+const msg = { hash: 0x48, pieces: 0x53, line: 0x7b, query: 0x51, data: 0x44, end: 0x45 };
 
 export interface BlockResult {
   blocks: number;
+  /** Blocks of which anything was sent. */
   blocksSent: number;
   bytesSent: number;
   size: number;
+}
+
+export interface BlockOptions {
+  blockSize?: number;
+  /** Equal to the block size: no second round, whole blocks are sent. */
+  pieceSize?: number;
 }
 
 function sha256(data: Buffer): Buffer {
@@ -32,6 +53,12 @@ function sha256(data: Buffer): Buffer {
 
 async function write(stream: Writable, data: Buffer): Promise<void> {
   if (!stream.write(data)) await once(stream, 'drain');
+}
+
+function u32(...values: number[]): Buffer {
+  const b = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => b.writeUInt32BE(v, 4 * i));
+  return b;
 }
 
 /** Yields each block of the first `size` bytes with its hash, reading in large batches. */
@@ -48,49 +75,125 @@ async function* blocksOf(fh: FileHandle, size: number, blockSize: number) {
   }
 }
 
+async function readBlock(fh: FileHandle, index: number, size: number, blockSize: number) {
+  const length = Math.min(blockSize, size - index * blockSize);
+  const data = Buffer.allocUnsafe(length);
+  const { bytesRead } = await fh.read(data, 0, length, index * blockSize);
+  if (bytesRead !== length) throw new Error(`short read of block ${index}`);
+  return data;
+}
+
+/** The offsets of a block's pieces. */
+function pieceOffsets(length: number, pieceSize: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < length; at += pieceSize) out.push(at);
+  return out;
+}
+
+/** Which pieces of `data` to send: those that differ from `theirs` (piece hashes) or, without them, from zeros. */
+export function piecesToSend(data: Buffer, pieceSize: number, theirs?: Buffer[]): number[] {
+  return pieceOffsets(data.length, pieceSize).filter((at, i) => {
+    const piece = data.subarray(at, Math.min(at + pieceSize, data.length));
+    if (theirs) return !sha256(piece).equals(theirs[i] ?? Buffer.alloc(0));
+    return piece.some((byte) => byte !== 0);
+  });
+}
+
 export async function sendBlocks(
   channel: Readable & Writable,
   path: string,
-  blockSize = defaultBlockSize,
+  options: BlockOptions = {},
 ): Promise<BlockResult> {
+  const blockSize = options.blockSize ?? defaultBlockSize;
+  const pieceSize = Math.min(options.pieceSize ?? defaultPieceSize, blockSize);
   const size = await blockVolumeSize(path);
   // A just-attached device can report 0 bytes for a moment; copying "nothing"
   // and committing would record a complete sync that is not one, so fail
   // this attempt (the sender retries).
   if (size === 0) throw new Error(`source block volume "${path}" reports a size of 0 bytes`);
   const reader = new ByteReader(channel);
-  await write(channel, Buffer.from(`${JSON.stringify({ v: 1, size, blockSize })}\n`));
+  const header = { v: protocolVersion, size, blockSize, pieceSize };
+  await write(channel, Buffer.from(`${JSON.stringify(header)}\n`));
   const hello = JSON.parse(await reader.readLine()) as { ok: boolean; error?: string };
   if (!hello.ok) throw new Error(hello.error ?? 'the receiver refused the block transfer');
+  const zeroHashes = new Map<number, Buffer>();
+  const zeroHash = (length: number) => {
+    let h = zeroHashes.get(length);
+    if (!h) zeroHashes.set(length, (h = sha256(Buffer.alloc(length))));
+    return h;
+  };
   const fh = await open(path, 'r');
   const all = createHash('sha256');
+  const sentFrom = new Set<number>();
   let blocks = 0;
-  let blocksSent = 0;
   let bytesSent = 0;
+  let awaitingPieces = 0;
+
+  const sendPieces = async (index: number, data: Buffer, offsets: number[]) => {
+    for (const at of offsets) {
+      const piece = data.subarray(at, Math.min(at + pieceSize, data.length));
+      await write(
+        channel,
+        Buffer.concat([Buffer.of(msg.data), u32(index, at, piece.length), piece]),
+      );
+      bytesSent += piece.length;
+    }
+    if (offsets.length) sentFrom.add(index);
+  };
+  /** Reads the receiver's messages up to the next block hash, answering piece hashes on the way. */
+  const nextMessage = async (): Promise<Buffer | undefined> => {
+    const type = (await reader.readExact(1))[0];
+    if (type === msg.hash) return reader.readExact(hashLength);
+    if (type === msg.pieces) {
+      const index = (await reader.readExact(4)).readUInt32BE(0);
+      if (index >= Math.ceil(size / blockSize))
+        throw new Error('the receiver answered for a block out of range');
+      const data = await readBlock(fh, index, size, blockSize);
+      const n = Math.ceil(data.length / pieceSize);
+      const theirs: Buffer[] = [];
+      for (let i = 0; i < n; i++) theirs.push(await reader.readExact(hashLength));
+      awaitingPieces--;
+      await sendPieces(index, data, piecesToSend(data, pieceSize, theirs));
+      return undefined;
+    }
+    if (type === msg.line) {
+      const line = `{${await reader.readLine()}`;
+      const r = JSON.parse(line) as { ok: boolean; error?: string };
+      throw new Error(r.error ?? `unexpected message from the receiver: ${line}`);
+    }
+    throw new Error(`unexpected message type ${type} from the receiver`);
+  };
+
   try {
     for await (const b of blocksOf(fh, size, blockSize)) {
       all.update(b.hash);
       blocks++;
-      const theirs = await reader.readExact(hashLength);
+      let theirs: Buffer | undefined;
+      while (!theirs) theirs = await nextMessage();
       if (theirs.equals(b.hash)) continue;
-      const header = Buffer.alloc(8);
-      header.writeUInt32BE(b.index, 0);
-      header.writeUInt32BE(b.data.length, 4);
-      await write(channel, header);
-      await write(channel, Buffer.from(b.data));
-      blocksSent++;
-      bytesSent += b.data.length;
+      if (theirs.equals(zeroHash(b.data.length))) {
+        // The batch buffer is reused: the pieces are copied as they are framed.
+        await sendPieces(b.index, b.data, piecesToSend(b.data, pieceSize));
+      } else if (pieceSize < blockSize) {
+        await write(channel, Buffer.concat([Buffer.of(msg.query), u32(b.index)]));
+        awaitingPieces++;
+      } else {
+        await sendPieces(b.index, b.data, [0]);
+      }
+    }
+    while (awaitingPieces > 0) {
+      if ((await nextMessage()) !== undefined)
+        throw new Error('the receiver sent more block hashes than blocks');
     }
   } finally {
     await fh.close();
   }
-  const end = Buffer.alloc(8);
-  end.writeUInt32BE(endIndex, 0);
-  end.writeUInt32BE(hashLength, 4);
-  await write(channel, Buffer.concat([end, all.digest()]));
-  const result = JSON.parse(await reader.readLine()) as { ok: boolean; error?: string };
+  await write(channel, Buffer.concat([Buffer.of(msg.end), all.digest()]));
+  const type = (await reader.readExact(1))[0];
+  const line = `${String.fromCharCode(type ?? 0)}${await reader.readLine()}`;
+  const result = JSON.parse(line) as { ok: boolean; error?: string };
   if (!result.ok) throw new Error(result.error ?? 'the receiver could not verify the volume');
-  return { blocks, blocksSent, bytesSent, size };
+  return { blocks, blocksSent: sentFrom.size, bytesSent, size };
 }
 
 export async function receiveBlocks(
@@ -108,14 +211,33 @@ export async function receiveBlocks(
     v: number;
     size: number;
     blockSize: number;
+    pieceSize: number;
   };
-  if (header.v !== 1 || !(header.blockSize > 0) || !(header.size >= 0)) {
-    return refuse('unsupported block protocol header');
+  if (header.v !== protocolVersion) {
+    return await refuse(
+      `unsupported block protocol version ${header.v}: this receiver speaks ${protocolVersion}; ` +
+        'run the same scribe-mover version on both clusters',
+    );
   }
-  const { size, blockSize } = header;
+  const { size, blockSize, pieceSize } = header;
+  if (
+    !Number.isSafeInteger(size) ||
+    size < 0 ||
+    !Number.isInteger(blockSize) ||
+    !Number.isInteger(pieceSize) ||
+    pieceSize < 512 ||
+    blockSize < pieceSize ||
+    blockSize > maxBlockSize ||
+    blockSize % pieceSize !== 0 ||
+    blockSize / pieceSize > maxPiecesPerBlock ||
+    Math.ceil(size / blockSize) > 0xffffffff
+  ) {
+    return await refuse('unsupported block protocol header');
+  }
+  const blockCount = Math.ceil(size / blockSize);
   const destSize = await blockVolumeSize(path);
   if (destSize < size) {
-    return refuse(
+    return await refuse(
       `the destination volume is smaller than the source (${destSize} < ${size} bytes): ` +
         'give the destination PVC at least the source capacity',
     );
@@ -126,44 +248,58 @@ export async function receiveBlocks(
   const written = new Set<number>();
   try {
     // Hashes go out while frames come in: the sender compares as it reads.
+    // Each message is one write, so these and the piece hashes never interleave.
     const sendHashes = (async () => {
       for await (const b of blocksOf(fh, size, blockSize)) {
         if (signal.aborted) throw new Error('aborted');
         hashes[b.index] = b.hash;
-        await write(channel, b.hash);
+        await write(channel, Buffer.concat([Buffer.of(msg.hash), b.hash]));
       }
     })();
+    // Were the frame loop to throw first, the streamer's failure is not unhandled.
+    sendHashes.catch(() => undefined);
     let digest: Buffer | undefined;
     let bytes = 0;
     while (!digest) {
       if (signal.aborted) throw new Error('aborted');
-      const frame = await reader.readExact(8);
-      const index = frame.readUInt32BE(0);
-      const length = frame.readUInt32BE(4);
-      if (index === endIndex) {
-        digest = await reader.readExact(length);
-        break;
+      const type = (await reader.readExact(1))[0];
+      if (type === msg.end) {
+        digest = await reader.readExact(hashLength);
+      } else if (type === msg.query) {
+        const index = (await reader.readExact(4)).readUInt32BE(0);
+        if (index >= blockCount) return await refuse('block query out of range');
+        const data = await readBlock(fh, index, size, blockSize);
+        const pieces = pieceOffsets(data.length, pieceSize).map((at) =>
+          sha256(data.subarray(at, Math.min(at + pieceSize, data.length))),
+        );
+        await write(channel, Buffer.concat([Buffer.of(msg.pieces), u32(index), ...pieces]));
+      } else if (type === msg.data) {
+        const frame = await reader.readExact(12);
+        const index = frame.readUInt32BE(0);
+        const at = frame.readUInt32BE(4);
+        const length = frame.readUInt32BE(8);
+        const offset = index * blockSize + at;
+        if (index >= blockCount || at + length > blockSize || offset + length > size) {
+          return await refuse('block frame out of range');
+        }
+        const data = await reader.readExact(length);
+        await fh.write(data, 0, length, offset);
+        written.add(index);
+        bytes += length;
+      } else {
+        return await refuse(`unexpected block protocol message ${type}`);
       }
-      const offset = index * blockSize;
-      if (length > blockSize || offset + length > size) return refuse('block frame out of range');
-      const data = await reader.readExact(length);
-      await fh.write(data, 0, length, offset);
-      written.add(index);
-      bytes += length;
     }
     await sendHashes;
     await fh.sync();
     // Verify what is on the device now, not what was received.
-    const check = Buffer.allocUnsafe(blockSize);
     for (const index of written) {
-      const length = Math.min(blockSize, size - index * blockSize);
-      await fh.read(check, 0, length, index * blockSize);
-      hashes[index] = sha256(check.subarray(0, length));
+      hashes[index] = sha256(await readBlock(fh, index, size, blockSize));
     }
     const all = createHash('sha256');
     for (const h of hashes) all.update(h);
     if (!all.digest().equals(digest))
-      return refuse('the destination does not match the source after the transfer');
+      return await refuse('the destination does not match the source after the transfer');
     const result = { blocks: hashes.length, blocksSent: written.size, bytesSent: bytes, size };
     log.debug(result, 'block volume verified');
     return result;

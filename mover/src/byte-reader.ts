@@ -7,6 +7,8 @@ export class ByteReader {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  /** Bytes handed out so far. */
+  consumed = 0;
 
   constructor(stream: Readable) {
     stream.on('data', (d: Buffer) => {
@@ -42,12 +44,29 @@ export class ByteReader {
     }
   }
 
+  // Copies only what is taken: concatenating everything buffered on every read
+  // made reading many small frames out of a large backlog quadratic.
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
+    const first = this.chunks[0];
+    let out: Buffer;
+    if (first && first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const chunk = this.chunks[0]!;
+        const used = Math.min(chunk.length, n - at);
+        chunk.copy(out, at, 0, used);
+        at += used;
+        if (used === chunk.length) this.chunks.shift();
+        else this.chunks[0] = chunk.subarray(used);
+      }
+    }
+    this.buffered -= n;
+    this.consumed += n;
     return out;
   }
 
@@ -58,12 +77,16 @@ export class ByteReader {
 
   async readLine(max = 64 * 1024): Promise<string> {
     for (;;) {
-      const all = Buffer.concat(this.chunks);
-      this.chunks = all.length ? [all] : [];
-      const nl = all.indexOf(10);
-      if (nl >= 0) return this.take(nl + 1).toString('utf8', 0, nl);
-      if (all.length > max) throw new Error('protocol line too long');
-      await this.fill(all.length + 1);
+      let seen = 0;
+      for (const chunk of this.chunks) {
+        const nl = chunk.indexOf(10);
+        if (nl >= 0 && seen + nl <= max) {
+          return this.take(seen + nl + 1).toString('utf8', 0, seen + nl);
+        }
+        seen += nl >= 0 ? nl : chunk.length;
+        if (seen > max) throw new Error('protocol line too long');
+      }
+      await this.fill(this.buffered + 1);
     }
   }
 }

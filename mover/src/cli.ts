@@ -6,6 +6,7 @@ import { generateKeys, loadKey } from './keys.ts';
 import { createLogger } from './log.ts';
 import { cipherPreference, cryptoPath } from './ssh-transport.ts';
 import { volumeKind } from './volume.ts';
+import { defaultBlockSize } from './block.ts';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -151,7 +152,12 @@ export function buildProgram(): Command {
     )
     .option(
       '--block-size <bytes>',
-      'delta block size (default: 4 KiB for files, 64 KiB for block volumes)',
+      'delta block size (default: 2 KiB for files, 4 KiB with -S; 64 KiB for block volumes)',
+      integer(512, 131072),
+    )
+    .option(
+      '--piece-size <bytes>',
+      'block volumes: what a differing block is narrowed down to before it is sent (default 4 KiB; the block size sends whole blocks)',
       integer(512, 131072),
     )
     .addOption(
@@ -167,21 +173,32 @@ export function buildProgram(): Command {
       60,
     )
     .action(
-      async (opts: {
-        volume: string;
-        to: ReturnType<typeof parseEndpoint>;
-        key: string;
-        knownHostKey: string;
-        json?: boolean;
-        progress?: boolean;
-        checksum?: boolean;
-        compress: 'auto' | 'always' | 'never';
-        sparse: 'auto' | 'always' | 'never';
-        blockSize?: number;
-        retries: number;
-        ioTimeout: number;
-        sshClient: 'ssh2' | 'openssh';
-      }) => {
+      async (
+        opts: {
+          volume: string;
+          to: ReturnType<typeof parseEndpoint>;
+          key: string;
+          knownHostKey: string;
+          json?: boolean;
+          progress?: boolean;
+          checksum?: boolean;
+          compress: 'auto' | 'always' | 'never';
+          sparse: 'auto' | 'always' | 'never';
+          blockSize?: number;
+          pieceSize?: number;
+          retries: number;
+          ioTimeout: number;
+          sshClient: 'ssh2' | 'openssh';
+        },
+        cmd: Command,
+      ) => {
+        const blockVolumeBlock = opts.blockSize ?? defaultBlockSize;
+        if (opts.pieceSize && blockVolumeBlock % Math.min(opts.pieceSize, blockVolumeBlock) !== 0) {
+          cmd.error(
+            `error: --piece-size ${opts.pieceSize} does not divide the block size ${blockVolumeBlock}: ` +
+              'choose a piece size that does (e.g. 4096)',
+          );
+        }
         const log = createLogger('sender');
         let last = 0;
         const { send } = await import('./sender.ts');
@@ -205,6 +222,7 @@ export function buildProgram(): Command {
           compression: opts.compress,
           sparse: opts.sparse,
           blockSize: opts.blockSize,
+          pieceSize: opts.pieceSize,
           retries: opts.retries,
           backoffBaseMs: Number(process.env.SCRIBE_BACKOFF_BASE_MS ?? 1000),
           backoffCapMs: 30_000,

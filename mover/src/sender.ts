@@ -38,6 +38,8 @@ export interface SendOptions {
   /** rsync -S: `auto` where the volume has holes (survey.ts). */
   sparse: Sparse;
   blockSize?: number;
+  /** Block volumes: what a differing block is narrowed down to (block.ts). */
+  pieceSize?: number;
   retries: number;
   backoffBaseMs: number;
   backoffCapMs: number;
@@ -222,7 +224,10 @@ async function attemptBlocks(
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    const r = await sendBlocks(channel, o.volume, o.blockSize);
+    const r = await sendBlocks(channel, o.volume, {
+      blockSize: o.blockSize,
+      pieceSize: o.pieceSize,
+    });
     channel.end();
     return { files: 1, dataBytes: r.bytesSent, wireBytes: 0, warnings: [] };
   } catch (err) {

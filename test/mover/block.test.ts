@@ -12,6 +12,7 @@ const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const size = 64 * MiB;
 const blockSize = 64 * 1024;
+const pieceSize = 4 * 1024;
 
 let work: string;
 let keys: MoverKeys;
@@ -96,7 +97,7 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
       const marker = JSON.parse(await readFile(join(work, 'state', 'complete.json'), 'utf8'));
       expect(marker).toMatchObject({ mode: 'block' });
 
-      // Scattered small writes touching 1% of the blocks.
+      // Scattered small writes touching 1% of the blocks, each inside one 4 KiB piece.
       const fh = await open(src, 'r+');
       const touched = new Set<number>();
       for (let i = 0; i < size / blockSize / 100; i++) {
@@ -104,12 +105,16 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
         touched.add(block);
         await fh.write(randomBytes(512), 0, 512, block * blockSize + 1000);
       }
+      // One write across a piece boundary: both pieces go.
+      await fh.write(randomBytes(512), 0, 512, 7 * blockSize + pieceSize - 100);
       await fh.sync();
       await fh.close();
 
       const second = await runSend({ volume: src, to: receiver.address, keys });
       expect(second.code, second.stderr).toBe(0);
-      expect(second.summary?.dataBytes).toBe(touched.size * blockSize);
+      expect(second.summary?.dataBytes).toBe(touched.size * pieceSize + 2 * pieceSize);
+      // The hashes of every block plus the narrowed pieces: far below whole blocks.
+      expect(second.summary?.wireBytes).toBeLessThan((touched.size + 1) * blockSize);
       expect(await sha256Of(dst, size)).toBe(await sha256Of(src, size));
 
       const third = await runSend({ volume: src, to: receiver.address, keys });
@@ -117,6 +122,56 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
     } finally {
       await receiver.stop();
     }
+  });
+
+  it('sends whole blocks when the piece size is the block size', async () => {
+    const src = await device(await image('whole-src.img', 8 * MiB, true));
+    const dst = await device(await image('whole-dst.img', 8 * MiB, false));
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const extraArgs = ['--piece-size', String(blockSize)];
+      const first = await runSend({ volume: src, to: receiver.address, keys, extraArgs });
+      expect(first.code, first.stderr).toBe(0);
+      const fh = await open(src, 'r+');
+      for (const block of [3, 40, 99]) await fh.write(randomBytes(100), 0, 100, block * blockSize);
+      await fh.close();
+      const second = await runSend({ volume: src, to: receiver.address, keys, extraArgs });
+      expect(second.summary?.dataBytes).toBe(3 * blockSize);
+      expect(await sha256Of(dst, 8 * MiB)).toBe(await sha256Of(src, 8 * MiB));
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('sends only the pieces that are not zeros to a zeroed destination', async () => {
+    // A thin volume: a few pages of data in 32 MiB of zeros.
+    const srcPath = await image('thin-src.img', 32 * MiB, false);
+    const fh = await open(srcPath, 'r+');
+    const offsets = [0, 5 * MiB + 4096 * 3, 31 * MiB + 100];
+    for (const at of offsets) await fh.write(randomBytes(1000), 0, 1000, at);
+    await fh.close();
+    const src = await device(srcPath);
+    const dst = await device(await image('thin-dst.img', 32 * MiB, false));
+    const receiver = await startReceiver({ volume: dst, keys });
+    try {
+      const first = await runSend({ volume: src, to: receiver.address, keys });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.summary?.dataBytes).toBe(offsets.length * pieceSize);
+      expect(await sha256Of(dst, 32 * MiB)).toBe(await sha256Of(src, 32 * MiB));
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('refuses a piece size that does not divide the block size', async () => {
+    const r = await runSend({
+      volume: join(work, 'src.img'),
+      to: '127.0.0.1:1',
+      keys,
+      extraArgs: ['--piece-size', '3000'],
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--piece-size 3000 does not divide the block size 65536/);
   });
 
   it('refuses a destination smaller than the source, clearly and without retrying', async () => {
