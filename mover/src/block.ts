@@ -90,13 +90,27 @@ function pieceOffsets(length: number, pieceSize: number): number[] {
   return out;
 }
 
-/** Which pieces of `data` to send: those that differ from `theirs` (piece hashes) or, without them, from zeros. */
-export function piecesToSend(data: Buffer, pieceSize: number, theirs?: Buffer[]): number[] {
-  return pieceOffsets(data.length, pieceSize).filter((at, i) => {
-    const piece = data.subarray(at, Math.min(at + pieceSize, data.length));
-    if (theirs) return !sha256(piece).equals(theirs[i] ?? Buffer.alloc(0));
-    return piece.some((byte) => byte !== 0);
+/**
+ * What of `data` to send, as [offset, length] runs of whole pieces: the pieces
+ * that differ from `theirs` (the receiver's piece hashes) or, without them,
+ * that are not all zeros. Adjacent pieces go as one run: one frame and one
+ * write at the receiver, not one per piece.
+ */
+export function runsToSend(data: Buffer, pieceSize: number, theirs?: Buffer[]): [number, number][] {
+  const zeros = theirs ? Buffer.alloc(0) : Buffer.alloc(pieceSize);
+  const runs: [number, number][] = [];
+  pieceOffsets(data.length, pieceSize).forEach((at, i) => {
+    const end = Math.min(at + pieceSize, data.length);
+    const piece = data.subarray(at, end);
+    const differs = theirs
+      ? !sha256(piece).equals(theirs[i] ?? Buffer.alloc(0))
+      : !piece.equals(zeros.subarray(0, piece.length));
+    if (!differs) return;
+    const last = runs.at(-1);
+    if (last && last[0] + last[1] === at) last[1] += end - at;
+    else runs.push([at, end - at]);
   });
+  return runs;
 }
 
 export async function sendBlocks(
@@ -129,16 +143,13 @@ export async function sendBlocks(
   let bytesSent = 0;
   let awaitingPieces = 0;
 
-  const sendPieces = async (index: number, data: Buffer, offsets: number[]) => {
-    for (const at of offsets) {
-      const piece = data.subarray(at, Math.min(at + pieceSize, data.length));
-      await write(
-        channel,
-        Buffer.concat([Buffer.of(msg.data), u32(index, at, piece.length), piece]),
-      );
-      bytesSent += piece.length;
+  const sendRuns = async (index: number, data: Buffer, runs: [number, number][]) => {
+    for (const [at, length] of runs) {
+      const part = data.subarray(at, at + length);
+      await write(channel, Buffer.concat([Buffer.of(msg.data), u32(index, at, length), part]));
+      bytesSent += length;
     }
-    if (offsets.length) sentFrom.add(index);
+    if (runs.length) sentFrom.add(index);
   };
   /** Reads the receiver's messages up to the next block hash, answering piece hashes on the way. */
   const nextMessage = async (): Promise<Buffer | undefined> => {
@@ -153,7 +164,7 @@ export async function sendBlocks(
       const theirs: Buffer[] = [];
       for (let i = 0; i < n; i++) theirs.push(await reader.readExact(hashLength));
       awaitingPieces--;
-      await sendPieces(index, data, piecesToSend(data, pieceSize, theirs));
+      await sendRuns(index, data, runsToSend(data, pieceSize, theirs));
       return undefined;
     }
     if (type === msg.line) {
@@ -173,12 +184,12 @@ export async function sendBlocks(
       if (theirs.equals(b.hash)) continue;
       if (theirs.equals(zeroHash(b.data.length))) {
         // The batch buffer is reused: the pieces are copied as they are framed.
-        await sendPieces(b.index, b.data, piecesToSend(b.data, pieceSize));
+        await sendRuns(b.index, b.data, runsToSend(b.data, pieceSize));
       } else if (pieceSize < blockSize) {
         await write(channel, Buffer.concat([Buffer.of(msg.query), u32(b.index)]));
         awaitingPieces++;
       } else {
-        await sendPieces(b.index, b.data, [0]);
+        await sendRuns(b.index, b.data, [[0, b.data.length]]);
       }
     }
     while (awaitingPieces > 0) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { piecesToSend, receiveBlocks } from '../../mover/src/block.ts';
+import { runsToSend, receiveBlocks } from '../../mover/src/block.ts';
 import { ByteReader } from '../../mover/src/byte-reader.ts';
 
 let work: string;
@@ -105,24 +105,33 @@ describe('block protocol receiver', () => {
   });
 });
 
-describe('piecesToSend', () => {
-  it('picks the pieces that differ from the receiver hashes', () => {
-    const data = randomBytes(16384);
-    const theirs = [0, 1, 2, 3].map((i) =>
+describe('runsToSend', () => {
+  it('sends the pieces that differ from the receiver hashes, adjacent ones as one run', () => {
+    const data = randomBytes(20480);
+    const theirs = [0, 1, 2, 3, 4].map((i) =>
       createHash('sha256')
         .update(data.subarray(i * 4096, (i + 1) * 4096))
         .digest(),
     );
     theirs[1] = Buffer.alloc(32);
     theirs[3] = Buffer.alloc(32);
-    expect(piecesToSend(data, 4096, theirs)).toEqual([4096, 12288]);
+    theirs[4] = Buffer.alloc(32);
+    expect(runsToSend(data, 4096, theirs)).toEqual([
+      [4096, 4096],
+      [12288, 8192],
+    ]);
+    expect(runsToSend(data, 4096, [])).toEqual([[0, 20480]]);
   });
 
-  it('without hashes, picks the pieces that are not all zeros, the short last one too', () => {
-    const data = Buffer.alloc(10000);
+  it('without hashes, sends the pieces that are not all zeros, the short last one too', () => {
+    const data = Buffer.alloc(14000);
     data[5000] = 1;
-    data[9999] = 1;
-    expect(piecesToSend(data, 4096)).toEqual([4096, 8192]);
+    data[13999] = 1;
+    expect(runsToSend(data, 4096)).toEqual([
+      [4096, 4096],
+      [12288, 1712],
+    ]);
+    expect(runsToSend(Buffer.alloc(8192), 4096)).toEqual([]);
   });
 });
 

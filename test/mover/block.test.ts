@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseLoopDevices } from '../support/loopfs.ts';
+import { sha256Of } from '../support/hash.ts';
 import { keygen, runSend, startReceiver, type MoverKeys } from '../support/mover.ts';
 
 const run = promisify(execFile);
@@ -17,21 +18,6 @@ const pieceSize = 4 * 1024;
 let work: string;
 let keys: MoverKeys;
 const loops: string[] = [];
-
-async function sha256Of(path: string, bytes: number): Promise<string> {
-  const fh = await open(path, 'r');
-  const hash = createHash('sha256');
-  const buf = Buffer.alloc(4 * MiB);
-  try {
-    for (let at = 0; at < bytes; at += buf.length) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - at), at);
-      hash.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
-  }
-  return hash.digest('hex');
-}
 
 async function image(name: string, bytes: number, random: boolean): Promise<string> {
   const path = join(work, name);

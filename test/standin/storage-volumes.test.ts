@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Of } from '../support/hash.ts';
 import { openPool, type Pool } from './storage/pool.ts';
 import { run } from './storage/run.ts';
 import { checkId, openVolumeStore, type VolumeStore } from './storage/volumes.ts';
@@ -22,21 +23,6 @@ async function writeAt(path: string, offset: number, data: Buffer): Promise<void
   } finally {
     await fh.close();
   }
-}
-
-async function sha256(path: string, bytes: number): Promise<string> {
-  const fh = await open(path, 'r');
-  const hash = createHash('sha256');
-  const buf = Buffer.alloc(4 * MiB);
-  try {
-    for (let at = 0; at < bytes; at += buf.length) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - at), at);
-      hash.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
-  }
-  return hash.digest('hex');
 }
 
 async function loopsOf(image: string): Promise<string> {
@@ -105,15 +91,15 @@ for (const forceTempDir of [false, true]) {
         expect(st.size).toBe(size);
       }
       await writeAt(vol.path, 3 * MiB, randomBytes(2 * MiB));
-      const atSnapshot = await sha256(vol.path, size);
+      const atSnapshot = await sha256Of(vol.path, size);
       const snap = await store.snapshot(vol, 'snap-block');
       const clone = await store.clone(vol, 'pv-block-clone', 2 * size);
       await writeAt(vol.path, 0, randomBytes(MiB));
-      expect(await sha256(vol.path, size)).not.toBe(atSnapshot);
+      expect(await sha256Of(vol.path, size)).not.toBe(atSnapshot);
 
       const restored = await store.restore(snap, 'pv-block-restored', size);
-      expect(await sha256(restored.path, size)).toBe(atSnapshot);
-      expect(await sha256(clone.path, size)).toBe(atSnapshot);
+      expect(await sha256Of(restored.path, size)).toBe(atSnapshot);
+      expect(await sha256Of(clone.path, size)).toBe(atSnapshot);
       expect(clone.sizeBytes).toBe(2 * size);
       await expect(store.restore(snap, 'pv-too-small', size / 2)).rejects.toThrow(/at least/);
 

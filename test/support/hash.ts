@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+
+/** sha256 (hex) of the first `bytes` bytes of a file or block device: devices have no size to stat. */
+export async function sha256Of(path: string, bytes: number): Promise<string> {
+  const fh = await open(path, 'r');
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(4 * 1024 * 1024);
+  try {
+    for (let at = 0; at < bytes; at += buf.length) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - at), at);
+      if (bytesRead === 0) throw new Error(`${path} ends at ${at} bytes, before ${bytes}`);
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
