@@ -45,6 +45,8 @@ export interface BlockOptions {
   blockSize?: number;
   /** Equal to the block size: no second round, whole blocks are sent. */
   pieceSize?: number;
+  /** After each block: bytes of the volume compared so far, block data sent so far. */
+  onProgress?: (compared: number, sent: number) => void;
 }
 
 function sha256(data: Buffer): Buffer {
@@ -181,6 +183,7 @@ export async function sendBlocks(
       blocks++;
       let theirs: Buffer | undefined;
       while (!theirs) theirs = await nextMessage();
+      options.onProgress?.(b.index * blockSize + b.data.length, bytesSent);
       if (theirs.equals(b.hash)) continue;
       if (theirs.equals(zeroHash(b.data.length))) {
         // The batch buffer is reused: the pieces are copied as they are framed.

@@ -33,12 +33,32 @@ export function parseStats(text: string): RsyncStats | undefined {
 }
 
 export interface Progress {
+  /** Bytes done: of files processed (rsync), of the volume compared (block volumes). */
   bytes: number;
   percent: number;
   rate: string;
   files: number;
   toCheck?: number;
   total?: number;
+  /** Block volumes: block data sent so far. */
+  sent?: number;
+}
+
+/** A block transfer's progress in the shape rsync's lines are parsed into; the rate is over the whole attempt. */
+export function blockProgress(
+  compared: number,
+  size: number,
+  sent: number,
+  seconds: number,
+): Progress {
+  const rate = seconds > 0 ? compared / seconds / 1e6 : 0;
+  return {
+    bytes: compared,
+    percent: size > 0 ? Math.floor((compared / size) * 100) : 100,
+    rate: `${rate.toFixed(2)}MB/s`,
+    files: compared >= size ? 1 : 0,
+    sent,
+  };
 }
 
 // e.g. "  1,234,567  12%   10.00MB/s    0:00:12 (xfr#3, to-chk=10/100)"

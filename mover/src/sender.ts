@@ -16,6 +16,7 @@ import type { Logger } from './log.ts';
 import { refusedPrefix, senderArgs, type Compression, type WireCompression } from './rsync-args.ts';
 import { compressionPays, estimatedSaving, sampleCompressibility } from './compressibility.ts';
 import {
+  blockProgress,
   describeExit,
   destinationFull,
   isRetryableExit,
@@ -26,7 +27,7 @@ import {
 import { isHandoffMessage, type HandoffMessage } from './rsh-handoff.ts';
 import { connect, cryptoPath, exec, execCollect, type Connection } from './ssh-transport.ts';
 import { surveyVolume, wantSparse, type Sparse, type VolumeSurvey } from './survey.ts';
-import { volumeKind, type VolumeKind } from './volume.ts';
+import { blockVolumeSize, volumeKind, type VolumeKind } from './volume.ts';
 
 export interface SendOptions {
   volume: string;
@@ -224,9 +225,17 @@ async function attemptBlocks(
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
+    const started = performance.now();
+    const size = o.onProgress ? await blockVolumeSize(o.volume) : 0;
     const r = await sendBlocks(channel, o.volume, {
       blockSize: o.blockSize,
       pieceSize: o.pieceSize,
+      onProgress: o.onProgress
+        ? (compared, sent) =>
+            o.onProgress?.(
+              blockProgress(compared, size, sent, (performance.now() - started) / 1000),
+            )
+        : undefined,
     });
     channel.end();
     return { files: 1, dataBytes: r.bytesSent, wireBytes: 0, warnings: [] };

@@ -1,13 +1,14 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseLoopDevices } from '../support/loopfs.ts';
 import { sha256Of } from '../support/hash.ts';
-import { keygen, runSend, startReceiver, type MoverKeys } from '../support/mover.ts';
+import { keygen, moverBin, runSend, startReceiver, type MoverKeys } from '../support/mover.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -158,6 +159,60 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
     });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--piece-size 3000 does not divide the block size 65536/);
+  });
+
+  it('reports progress; a killed sender leaves the last marker, and the next run completes', async () => {
+    const bytes = 256 * MiB;
+    const src = await device(await image('kill-src.img', bytes, true));
+    const dst = await device(await image('kill-dst.img', bytes, false));
+    const stateDir = join(work, 'kill-state');
+    const receiver = await startReceiver({ volume: dst, keys, stateDir });
+    try {
+      // A complete sync, then the whole volume changes.
+      const small = await runSend({ volume: src, to: receiver.address, keys });
+      expect(small.code, small.stderr).toBe(0);
+      const markerBefore = await readFile(join(stateDir, 'complete.json'), 'utf8');
+      const fh = await open(src, 'r+');
+      for (let at = 0; at < bytes; at += 16 * MiB)
+        await fh.write(randomBytes(16 * MiB), 0, 16 * MiB, at);
+      await fh.sync();
+      await fh.close();
+
+      const argv = [moverBin, 'send', '--volume', src, '--to', receiver.address];
+      argv.push('--key', keys.client, '--known-host-key', keys.hostPub, '--progress', '--json');
+      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const progress: Array<{ bytes: number; percent: number; rate: string; sent: number }> = [];
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        const lines = out.split('\n');
+        out = lines.pop() ?? '';
+        for (const line of lines.filter((l) => l.startsWith('{"type":"progress"'))) {
+          const p = JSON.parse(line) as (typeof progress)[number];
+          progress.push(p);
+          if (p.percent >= 20) child.kill('SIGKILL');
+        }
+      });
+      const [, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+      expect(signal).toBe('SIGKILL');
+      const last = progress.at(-1)!;
+      expect(last.percent).toBeLessThan(100);
+      expect(last.bytes).toBeGreaterThanOrEqual(bytes * 0.2);
+      expect(last.sent).toBeGreaterThan(0);
+      expect(last.rate).toMatch(/^\d+\.\d\dMB\/s$/);
+      expect(progress.map((p) => p.bytes)).toEqual(
+        [...progress.map((p) => p.bytes)].sort((a, b) => a - b),
+      );
+      // The last complete sync still stands.
+      expect(await readFile(join(stateDir, 'complete.json'), 'utf8')).toBe(markerBefore);
+
+      const resumed = await runSend({ volume: src, to: receiver.address, keys });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(await sha256Of(dst, bytes)).toBe(await sha256Of(src, bytes));
+      expect(await readFile(join(stateDir, 'complete.json'), 'utf8')).not.toBe(markerBefore);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('refuses a destination smaller than the source, clearly and without retrying', async () => {
