@@ -1,6 +1,7 @@
-// Block-volume benchmark: the mover's block delta with 4 KiB pieces against
-// the same mover sending whole 64 KiB blocks (`--piece-size 65536`, the
-// protocol before pieces), over loopback, on image files. rsync's own delta
+// Block-volume benchmark: the mover's block delta (4 KiB pieces, zstd where it
+// pays) against the same mover sending whole 64 KiB blocks uncompressed
+// (`--piece-size 65536 --compress never`, the protocol before both), over
+// loopback, on image files. rsync's own delta
 // over a pipe (no SSH) is listed for reference. See README.md beside this file.
 //
 //   npm run bench:block
@@ -35,6 +36,8 @@ const page = 4 * KiB;
 const CONTENDERS = ['whole-blocks', 'scribe', 'rsync-pipe'] as const;
 type Contender = (typeof CONTENDERS)[number];
 const BASELINE: Contender = 'whole-blocks';
+/** The block protocol before this benchmark's changes: whole 64 KiB blocks, nothing compressed. */
+const wholeBlocksArgs = ['--piece-size', String(blockSize), '--compress', 'never'];
 const PHASES = ['full', 'nochange', 'change'] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -75,15 +78,35 @@ function run(argv: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** Three quarters data (incompressible), one quarter never written: a volume in use. */
+/** Log-like text: what compresses, as a database's or an application's own files do. */
+function textChunk(next: () => number, bytes: number): Buffer {
+  const lines: string[] = [];
+  let length = 0;
+  while (length < bytes) {
+    const n = Math.floor(next() * 1e6);
+    const line = `2026-12-07T08:${String(n % 60).padStart(2, '0')}:00.${n % 1000}Z INFO request id=${n} path=/api/v1/items/${n % 977} status=${n % 17 ? 200 : 404} ms=${n % 83}\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, bytes);
+}
+
+/**
+ * A volume in use: half incompressible data, a quarter compressible text, a
+ * quarter never written (zeros).
+ */
 async function makeVolume(file: string): Promise<void> {
   const fh = await fs.open(file, 'w');
   try {
     const chunk = Buffer.allocUnsafe(4 * MiB);
     const next = rng(config.seed);
-    for (let at = 0; at < (size * 3) / 4; at += chunk.length) {
+    for (let at = 0; at < size / 2; at += chunk.length) {
       for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((next() * 2 ** 32) >>> 0, i);
       await fh.write(chunk, 0, chunk.length, at);
+    }
+    for (let at = size / 2; at < (size * 3) / 4; at += chunk.length) {
+      const text = textChunk(next, chunk.length);
+      await fh.write(text, 0, text.length, at);
     }
     await fh.truncate(size);
   } finally {
@@ -178,7 +201,7 @@ async function runContender(
             keys,
             receiver.address,
             src,
-            contender === 'whole-blocks' ? ['--piece-size', String(blockSize)] : [],
+            contender === 'whole-blocks' ? wholeBlocksArgs : [],
           )
         : await rsyncPipe(work, src, dst);
       if ((await sha256Of(src, size)) !== (await sha256Of(dst, size))) {
@@ -238,15 +261,15 @@ async function main(): Promise<void> {
   const md = [
     `# Block-volume benchmark — ${new Date().toISOString()}`,
     '',
-    `A ${config.sizeMiB} MiB image file (three quarters incompressible data, one quarter never written), ` +
+    `A ${config.sizeMiB} MiB image file (half incompressible data, a quarter log-like text, a quarter never written), ` +
       `synced over loopback into a zeroed image: full sync, no-change resync, and a resync after 1% of the volume ` +
       `changed in page-sized (4 KiB), page-aligned writes at seeded offsets. ${config.rounds} rounds; each figure is ` +
       'the median; ratios are to `whole-blocks` in the same run.',
     '',
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${rsync}.`,
     '',
-    '- `scribe`: `scribe-mover send` as shipped: 64 KiB blocks narrowed to 4 KiB pieces.',
-    '- `whole-blocks` (the baseline): the same mover with `--piece-size 65536`, which sends whole 64 KiB blocks: the protocol before pieces.',
+    '- `scribe`: `scribe-mover send` as shipped: 64 KiB blocks narrowed to 4 KiB pieces, zstd where a frame shrinks.',
+    '- `whole-blocks` (the baseline): the same mover with `--piece-size 65536 --compress never`: whole 64 KiB blocks, uncompressed, as the block protocol sent them before pieces and compression.',
     "- `rsync-pipe` (reference): rsync's delta on the image (`--inplace --no-whole-file --ignore-times -z`: always compared, as a device has no mtime to trust) over a pipe, no SSH; its wire is rsync's own count of its stream, without the SSH framing the other two carry.",
     '',
     "Wire = bytes on the TCP connection, both directions (the mover's own count); data = block data sent.",

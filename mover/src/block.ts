@@ -9,6 +9,7 @@
 //                       'S' u32 block, sha256 x n  the hashes of that block's pieces
 // sender   -> receiver: 'Q' u32 block              asks for a block's piece hashes
 //                       'D' u32 block, u32 offset in block, u32 length, data
+//                       'Z' u32 block, u32 offset, u32 length, u32 zstd length, zstd data
 //                       'E' sha256 of all block hashes: the end
 // receiver -> sender:   {"ok":...}\n after flush and re-read verify (or an error)
 //
@@ -19,6 +20,7 @@ import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { ByteReader } from './byte-reader.ts';
+import { decompressFrame, FrameCompressor, type FrameCompression } from './frame-compression.ts';
 import type { Logger } from './log.ts';
 import { blockVolumeSize } from './volume.ts';
 
@@ -31,7 +33,15 @@ const readBatchBlocks = 64;
 const maxPiecesPerBlock = 256;
 const maxBlockSize = 1024 * 1024;
 
-const msg = { hash: 0x48, pieces: 0x53, line: 0x7b, query: 0x51, data: 0x44, end: 0x45 };
+const msg = {
+  hash: 0x48,
+  pieces: 0x53,
+  line: 0x7b,
+  query: 0x51,
+  data: 0x44,
+  zstd: 0x5a,
+  end: 0x45,
+};
 
 export interface BlockResult {
   blocks: number;
@@ -39,12 +49,16 @@ export interface BlockResult {
   blocksSent: number;
   bytesSent: number;
   size: number;
+  /** Of bytesSent, what went zstd-compressed (the sender's count). */
+  compressedBytes?: number;
 }
 
 export interface BlockOptions {
   blockSize?: number;
   /** Equal to the block size: no second round, whole blocks are sent. */
   pieceSize?: number;
+  /** zstd for data frames: `auto` where they shrink (frame-compression.ts). */
+  compression?: FrameCompression;
   /** After each block: bytes of the volume compared so far, block data sent so far. */
   onProgress?: (compared: number, sent: number) => void;
 }
@@ -143,13 +157,20 @@ export async function sendBlocks(
   const sentFrom = new Set<number>();
   let blocks = 0;
   let bytesSent = 0;
+  let compressedBytes = 0;
   let awaitingPieces = 0;
 
+  const compressor = new FrameCompressor(options.compression ?? 'auto');
   const sendRuns = async (index: number, data: Buffer, runs: [number, number][]) => {
     for (const [at, length] of runs) {
       const part = data.subarray(at, at + length);
-      await write(channel, Buffer.concat([Buffer.of(msg.data), u32(index, at, length), part]));
+      const z = compressor.compress(part);
+      const frame = z
+        ? [Buffer.of(msg.zstd), u32(index, at, length, z.length), z]
+        : [Buffer.of(msg.data), u32(index, at, length), part];
+      await write(channel, Buffer.concat(frame));
       bytesSent += length;
+      if (z) compressedBytes += length;
     }
     if (runs.length) sentFrom.add(index);
   };
@@ -207,7 +228,7 @@ export async function sendBlocks(
   const line = `${String.fromCharCode(type ?? 0)}${await reader.readLine()}`;
   const result = JSON.parse(line) as { ok: boolean; error?: string };
   if (!result.ok) throw new Error(result.error ?? 'the receiver could not verify the volume');
-  return { blocks, blocksSent: sentFrom.size, bytesSent, size };
+  return { blocks, blocksSent: sentFrom.size, bytesSent, size, compressedBytes };
 }
 
 export async function receiveBlocks(
@@ -287,8 +308,8 @@ export async function receiveBlocks(
           sha256(data.subarray(at, Math.min(at + pieceSize, data.length))),
         );
         await write(channel, Buffer.concat([Buffer.of(msg.pieces), u32(index), ...pieces]));
-      } else if (type === msg.data) {
-        const frame = await reader.readExact(12);
+      } else if (type === msg.data || type === msg.zstd) {
+        const frame = await reader.readExact(type === msg.zstd ? 16 : 12);
         const index = frame.readUInt32BE(0);
         const at = frame.readUInt32BE(4);
         const length = frame.readUInt32BE(8);
@@ -296,7 +317,19 @@ export async function receiveBlocks(
         if (index >= blockCount || at + length > blockSize || offset + length > size) {
           return await refuse('block frame out of range');
         }
-        const data = await reader.readExact(length);
+        let data: Buffer;
+        if (type === msg.zstd) {
+          const zLength = frame.readUInt32BE(12);
+          // zstd never needs much more room than the data it holds.
+          if (zLength > length + 1024) return await refuse('compressed block frame too long');
+          try {
+            data = decompressFrame(await reader.readExact(zLength), length);
+          } catch (err) {
+            return await refuse((err as Error).message);
+          }
+        } else {
+          data = await reader.readExact(length);
+        }
         await fh.write(data, 0, length, offset);
         written.add(index);
         bytes += length;

@@ -93,7 +93,10 @@ interface AttemptResult {
   dataBytes: number;
   wireBytes: number;
   warnings: string[];
-  /** What the attempt compressed with, when it asked the receiver first (isResync). */
+  /**
+   * What the attempt compressed with, when it asked the receiver first
+   * (isResync), or a block transfer's frames did (frame-compression.ts).
+   */
   compression?: WireCompression;
   incrementalRecursion?: boolean;
 }
@@ -230,6 +233,7 @@ async function attemptBlocks(
     const r = await sendBlocks(channel, o.volume, {
       blockSize: o.blockSize,
       pieceSize: o.pieceSize,
+      compression: o.compression,
       onProgress: o.onProgress
         ? (compared, sent) =>
             o.onProgress?.(
@@ -238,7 +242,13 @@ async function attemptBlocks(
         : undefined,
     });
     channel.end();
-    return { files: 1, dataBytes: r.bytesSent, wireBytes: 0, warnings: [] };
+    return {
+      files: 1,
+      dataBytes: r.bytesSent,
+      wireBytes: 0,
+      warnings: [],
+      compression: r.compressedBytes ? 'zstd' : 'none',
+    };
   } catch (err) {
     const message = stderr.trim() || (err as Error).message;
     // The receiver's own refusals (too small, mismatch) will not change on retry.

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
+import { zstdCompressSync } from 'node:zlib';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runsToSend, receiveBlocks } from '../../mover/src/block.ts';
@@ -71,6 +72,15 @@ describe('block protocol receiver', () => {
     // Block 1, 4 KiB from its end, 8 KiB long: past the block and the volume.
     r.toReceiver.write(frame(Buffer.from('D'), 1, 61440, 8192, randomBytes(8192)));
     await expect(r.done).rejects.toThrow('block frame out of range');
+  });
+
+  it('refuses a compressed frame that inflates past its length', async () => {
+    const r = await receiverOn(64 * 1024);
+    r.toReceiver.write('{"v":2,"size":65536,"blockSize":65536,"pieceSize":4096}\n');
+    await r.reader.readLine();
+    const bomb = zstdCompressSync(Buffer.alloc(1024 * 1024));
+    r.toReceiver.write(frame(Buffer.from('Z'), 0, 0, 4096, bomb.length, bomb));
+    await expect(r.done).rejects.toThrow(/does not inflate to its 4096 bytes/);
   });
 
   it('answers a query with the hashes of the block pieces, then takes a piece', async () => {

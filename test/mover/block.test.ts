@@ -150,6 +150,38 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
     }
   });
 
+  it('compresses block data that shrinks, and not with --compress never', async () => {
+    // Half text (compressible), half random.
+    const text = Buffer.from('2026-12-07 INFO order 1234 shipped to warehouse 7\n'.repeat(200_000));
+    const data = Buffer.concat([text.subarray(0, 8 * MiB), randomBytes(8 * MiB)]);
+    const srcPath = join(work, 'text-src.img');
+    await writeFile(srcPath, data);
+    const src = await device(srcPath);
+    for (const [compress, expected] of [
+      ['auto', 'zstd'],
+      ['never', 'none'],
+    ] as const) {
+      const dst = await device(await image(`text-dst-${compress}.img`, 16 * MiB, false));
+      const receiver = await startReceiver({ volume: dst, keys });
+      try {
+        const r = await runSend({
+          volume: src,
+          to: receiver.address,
+          keys,
+          extraArgs: ['--compress', compress],
+        });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.summary?.compression).toBe(expected);
+        expect(r.summary?.dataBytes).toBe(16 * MiB);
+        if (compress === 'auto') expect(r.summary!.wireBytes).toBeLessThan(9 * MiB);
+        else expect(r.summary!.wireBytes).toBeGreaterThan(16 * MiB);
+        expect(await sha256Of(dst, 16 * MiB)).toBe(await sha256Of(src, 16 * MiB));
+      } finally {
+        await receiver.stop();
+      }
+    }
+  });
+
   it('refuses a piece size that does not divide the block size', async () => {
     const r = await runSend({
       volume: join(work, 'src.img'),

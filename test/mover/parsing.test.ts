@@ -8,6 +8,7 @@ import {
 import { surveyVolume } from '../../mover/src/survey.ts';
 import { formatEndpoint, parseEndpoint } from '../../mover/src/endpoint.ts';
 import {
+  blockProgress,
   destinationFull,
   isRetryableExit,
   parseProgress,
@@ -76,6 +77,21 @@ Total bytes received: 57
       files: 0,
     });
     expect(parseProgress('sending incremental file list')).toBeUndefined();
+  });
+
+  it('puts a block transfer in the same shape, whole when the volume is compared', () => {
+    expect(blockProgress(50_000_000, 200_000_000, 4096, 2)).toEqual({
+      bytes: 50_000_000,
+      percent: 25,
+      rate: '25.00MB/s',
+      files: 0,
+      sent: 4096,
+    });
+    expect(blockProgress(200_000_000, 200_000_000, 0, 0)).toMatchObject({
+      percent: 100,
+      rate: '0.00MB/s',
+      files: 1,
+    });
   });
 
   it('retries link failures, not data or usage errors', () => {
