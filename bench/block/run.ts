@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { median } from '../median.ts';
-import { sha256Of } from '../../test/support/hash.ts';
+import { sha256Of } from '../../test/support/device-io.ts';
 import { keygen, runSend, startReceiver, type MoverKeys } from '../../test/support/mover.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -29,6 +29,8 @@ export const defaultPieceSize = 4 * 1024;
 const protocolVersion = 2;
 const hashLength = 32;
 const readBatchBlocks = 64;
+/** Small messages (hashes, queries) sent together in one write. */
+const messagesPerWrite = 64;
 /** Bound what one frame or one piece-hash message may make the receiver hold. */
 const maxPiecesPerBlock = 256;
 const maxBlockSize = 1024 * 1024;
@@ -160,6 +162,13 @@ export async function sendBlocks(
   let compressedBytes = 0;
   let awaitingPieces = 0;
 
+  // Queries wait for a batch, as the receiver's hashes do: the receiver
+  // streams every hash whatever the sender asks, so holding them cannot stall.
+  let queries: Buffer[] = [];
+  const askForPieces = async () => {
+    if (queries.length) await write(channel, Buffer.concat(queries));
+    queries = [];
+  };
   const compressor = new FrameCompressor(options.compression ?? 'auto');
   const sendRuns = async (index: number, data: Buffer, runs: [number, number][]) => {
     for (const [at, length] of runs) {
@@ -210,12 +219,14 @@ export async function sendBlocks(
         // The batch buffer is reused: the pieces are copied as they are framed.
         await sendRuns(b.index, b.data, runsToSend(b.data, pieceSize));
       } else if (pieceSize < blockSize) {
-        await write(channel, Buffer.concat([Buffer.of(msg.query), u32(b.index)]));
+        queries.push(Buffer.of(msg.query), u32(b.index));
         awaitingPieces++;
+        if (queries.length >= 2 * messagesPerWrite) await askForPieces();
       } else {
         await sendRuns(b.index, b.data, [[0, b.data.length]]);
       }
     }
+    await askForPieces();
     while (awaitingPieces > 0) {
       if ((await nextMessage()) !== undefined)
         throw new Error('the receiver sent more block hashes than blocks');
@@ -284,12 +295,20 @@ export async function receiveBlocks(
   try {
     // Hashes go out while frames come in: the sender compares as it reads.
     // Each message is one write, so these and the piece hashes never interleave.
+    // They go in batches: one write is one SSH packet, whose framing and MAC
+    // (about 40 bytes) would otherwise outweigh each 33-byte message.
     const sendHashes = (async () => {
+      let batch: Buffer[] = [];
       for await (const b of blocksOf(fh, size, blockSize)) {
         if (signal.aborted) throw new Error('aborted');
         hashes[b.index] = b.hash;
-        await write(channel, Buffer.concat([Buffer.of(msg.hash), b.hash]));
+        batch.push(Buffer.of(msg.hash), b.hash);
+        if (batch.length >= 2 * messagesPerWrite) {
+          await write(channel, Buffer.concat(batch));
+          batch = [];
+        }
       }
+      if (batch.length) await write(channel, Buffer.concat(batch));
     })();
     // Were the frame loop to throw first, the streamer's failure is not unhandled.
     sendHashes.catch(() => undefined);

@@ -110,11 +110,13 @@ export async function statusOf(c: Cluster, name: string): Promise<ReplicationSta
 }
 
 /** Creates a claim (64Mi) with these annotations and returns its volume's directory once bound. */
+/** Creates a claim and returns its volume: a directory, or for a Block claim a device (or image file). */
 export async function claim(
   c: Cluster,
   name: string,
   storageClass: string,
   annotations: Record<string, string>,
+  volumeMode: 'Filesystem' | 'Block' = 'Filesystem',
 ): Promise<string> {
   await c.clients.core.createNamespacedPersistentVolumeClaim({
     namespace: ns,
@@ -122,6 +124,7 @@ export async function claim(
       metadata: { name, annotations },
       spec: {
         accessModes: ['ReadWriteOnce'],
+        volumeMode,
         storageClassName: storageClass,
         resources: { requests: { storage: '64Mi' } },
       },
@@ -173,6 +176,7 @@ export function kubectlScribe(kubeconfig: string, args: string[]): Promise<Run> 
 export async function destinationFor(
   s: Stand,
   name: string,
+  volumeMode: 'Filesystem' | 'Block' = 'Filesystem',
 ): Promise<{ dir: string; endpoint: string }> {
   const keys = await moverKeys(join(s.work, `keys-${name}`));
   await harness(s.destination.clients, ns).secretFrom(`scribe-${name}`, {
@@ -194,6 +198,7 @@ export async function destinationFor(
       snapshotsToKeep: 2,
       serviceType: 'LoadBalancer',
     }),
+    volumeMode,
   );
   const svc = await drive(s, 'the endpoint Service to get an address', async () => {
     const v = await s.destination.clients.core

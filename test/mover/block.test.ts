@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseLoopDevices } from '../support/loopfs.ts';
-import { sha256Of } from '../support/hash.ts';
+import { sha256Of } from '../support/device-io.ts';
 import { keygen, moverBin, runSend, startReceiver, type MoverKeys } from '../support/mover.ts';
 
 const run = promisify(execFile);

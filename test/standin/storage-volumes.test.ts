@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Of } from '../support/hash.ts';
+import { sha256Of, writeAt } from '../support/device-io.ts';
 import { openPool, type Pool } from './storage/pool.ts';
 import { run } from './storage/run.ts';
 import { checkId, openVolumeStore, type VolumeStore } from './storage/volumes.ts';
@@ -13,16 +13,6 @@ const MiB = 1024 * 1024;
 async function usedBytes(path: string): Promise<number> {
   const s = await statfs(path);
   return (s.blocks - s.bfree) * s.bsize;
-}
-
-async function writeAt(path: string, offset: number, data: Buffer): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.write(data, 0, data.length, offset);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function loopsOf(image: string): Promise<string> {

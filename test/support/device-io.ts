@@ -1,3 +1,4 @@
+// Raw bytes of files and block devices, for tests and benchmarks that compare volumes.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
@@ -16,4 +17,15 @@ export async function sha256Of(path: string, bytes: number): Promise<string> {
     await fh.close();
   }
   return hash.digest('hex');
+}
+
+/** Writes `data` at `offset` of a file or block device and flushes it, as an application's page write. */
+export async function writeAt(path: string, offset: number, data: Buffer): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(data, 0, data.length, offset);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
