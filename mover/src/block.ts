@@ -79,15 +79,30 @@ function u32(...values: number[]): Buffer {
   return b;
 }
 
-/** Yields each block of the first `size` bytes with its hash, reading in large batches. */
+/**
+ * Yields each block of the first `size` bytes with its hash, reading in large
+ * batches into two buffers in turn: the next batch is read while this one is
+ * hashed, so the disk and the hashing overlap. A block's data is valid until
+ * the consumer asks for the block after the next batch starts.
+ */
 async function* blocksOf(fh: FileHandle, size: number, blockSize: number) {
-  const batch = Buffer.allocUnsafe(blockSize * readBatchBlocks);
-  for (let offset = 0; offset < size; offset += batch.length) {
-    const want = Math.min(batch.length, size - offset);
-    const { bytesRead } = await fh.read(batch, 0, want, offset);
+  const batchBytes = blockSize * readBatchBlocks;
+  const buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)];
+  const readBatch = async (offset: number, buffer: Buffer) => {
+    const want = Math.min(batchBytes, size - offset);
+    const { bytesRead } = await fh.read(buffer, 0, want, offset);
     if (bytesRead !== want) throw new Error(`short read at offset ${offset}`);
-    for (let at = 0; at < want; at += blockSize) {
-      const data = batch.subarray(at, Math.min(at + blockSize, want));
+    return buffer.subarray(0, want);
+  };
+  let next = size > 0 ? readBatch(0, buffers[0]!) : undefined;
+  for (let offset = 0, turn = 0; next; offset += batchBytes, turn ^= 1) {
+    const batch = await next;
+    const following = offset + batchBytes;
+    next = following < size ? readBatch(following, buffers[turn ^ 1]!) : undefined;
+    // A failed read ahead is thrown when its turn comes, not as unhandled.
+    next?.catch(() => undefined);
+    for (let at = 0; at < batch.length; at += blockSize) {
+      const data = batch.subarray(at, Math.min(at + blockSize, batch.length));
       yield { index: (offset + at) / blockSize, data, hash: sha256(data) };
     }
   }
