@@ -14,7 +14,8 @@
 // receiver -> sender:   {"ok":...}\n after flush and re-read verify (or an error)
 //
 // A destination block of zeros needs no second round: the sender sends the
-// pieces of its block that are not zeros.
+// pieces of its block that are not zeros. Data frames go compressed where
+// they shrink (frame-compression.ts).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
