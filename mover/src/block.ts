@@ -17,7 +17,6 @@
 // pieces of its block that are not zeros. Data frames go compressed where
 // they shrink (frame-compression.ts).
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { ByteReader } from './byte-reader.ts';
@@ -62,6 +61,8 @@ export interface BlockOptions {
   pieceSize?: number;
   /** zstd for data frames: `auto` where they shrink (frame-compression.ts). */
   compression?: FrameCompression;
+  /** Ends the transfer: pending reads and writes fail at once. */
+  signal?: AbortSignal;
   /** After each block: bytes of the volume compared so far, block data sent so far. */
   onProgress?: (compared: number, sent: number) => void;
 }
@@ -70,8 +71,33 @@ function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
-async function write(stream: Writable, data: Buffer): Promise<void> {
-  if (!stream.write(data)) await once(stream, 'drain');
+const closedMidTransfer = 'the connection closed in the middle of the transfer';
+
+/**
+ * Writes, waiting for room when the stream asks for it. An ssh2 channel whose
+ * connection died may never drain nor close, so the wait also ends when the
+ * transfer is aborted (the receiver aborts when the connection closes or a
+ * new attempt takes over); else a vanished peer would hold it for good.
+ */
+async function write(stream: Writable, data: Buffer, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw new Error(closedMidTransfer);
+  if (stream.write(data)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', settle);
+      signal?.removeEventListener('abort', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(new Error(closedMidTransfer));
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+    stream.on('error', settle);
+    signal?.addEventListener('abort', onClose);
+  });
 }
 
 function u32(...values: number[]): Buffer {
@@ -160,8 +186,12 @@ export async function sendBlocks(
   // this attempt (the sender retries).
   if (size === 0) throw new Error(`source block volume "${path}" reports a size of 0 bytes`);
   const reader = new ByteReader(channel);
+  const { signal } = options;
+  signal?.addEventListener('abort', () => reader.fail(new Error('the transfer was stopped')), {
+    once: true,
+  });
   const header = { v: protocolVersion, size, blockSize, pieceSize };
-  await write(channel, Buffer.from(`${JSON.stringify(header)}\n`));
+  await write(channel, Buffer.from(`${JSON.stringify(header)}\n`), signal);
   const hello = JSON.parse(await reader.readLine()) as { ok: boolean; error?: string };
   if (!hello.ok) throw new Error(hello.error ?? 'the receiver refused the block transfer');
   const zeroHashes = new Map<number, Buffer>();
@@ -182,7 +212,7 @@ export async function sendBlocks(
   // streams every hash whatever the sender asks, so holding them cannot stall.
   let queries: Buffer[] = [];
   const askForPieces = async () => {
-    if (queries.length) await write(channel, Buffer.concat(queries));
+    if (queries.length) await write(channel, Buffer.concat(queries), signal);
     queries = [];
   };
   const compressor = new FrameCompressor(options.compression ?? 'auto');
@@ -193,7 +223,7 @@ export async function sendBlocks(
       const frame = z
         ? [Buffer.of(msg.zstd), u32(index, at, length, z.length), z]
         : [Buffer.of(msg.data), u32(index, at, length), part];
-      await write(channel, Buffer.concat(frame));
+      await write(channel, Buffer.concat(frame), signal);
       bytesSent += length;
       if (z) compressedBytes += length;
     }
@@ -250,7 +280,7 @@ export async function sendBlocks(
   } finally {
     await fh.close();
   }
-  await write(channel, Buffer.concat([Buffer.of(msg.end), all.digest()]));
+  await write(channel, Buffer.concat([Buffer.of(msg.end), all.digest()]), signal);
   const type = (await reader.readExact(1))[0];
   const line = `${String.fromCharCode(type ?? 0)}${await reader.readLine()}`;
   const result = JSON.parse(line) as { ok: boolean; error?: string };
@@ -265,6 +295,7 @@ export async function receiveBlocks(
   log: Logger,
 ): Promise<BlockResult> {
   const reader = new ByteReader(channel);
+  signal.addEventListener('abort', () => reader.fail(new Error(closedMidTransfer)), { once: true });
   const refuse = async (error: string): Promise<never> => {
     await write(channel, Buffer.from(`${JSON.stringify({ ok: false, error })}\n`));
     throw new Error(error);
@@ -304,7 +335,7 @@ export async function receiveBlocks(
         'give the destination PVC at least the source capacity',
     );
   }
-  await write(channel, Buffer.from(`${JSON.stringify({ ok: true, size: destSize })}\n`));
+  await write(channel, Buffer.from(`${JSON.stringify({ ok: true, size: destSize })}\n`), signal);
   const fh = await open(path, 'r+');
   const hashes: Buffer[] = [];
   const written = new Set<number>();
@@ -320,11 +351,11 @@ export async function receiveBlocks(
         hashes[b.index] = b.hash;
         batch.push(Buffer.of(msg.hash), b.hash);
         if (batch.length >= 2 * messagesPerWrite) {
-          await write(channel, Buffer.concat(batch));
+          await write(channel, Buffer.concat(batch), signal);
           batch = [];
         }
       }
-      if (batch.length) await write(channel, Buffer.concat(batch));
+      if (batch.length) await write(channel, Buffer.concat(batch), signal);
     })();
     // Were the frame loop to throw first, the streamer's failure is not unhandled.
     sendHashes.catch(() => undefined);
@@ -342,7 +373,7 @@ export async function receiveBlocks(
         const pieces = pieceOffsets(data.length, pieceSize).map((at) =>
           sha256(data.subarray(at, Math.min(at + pieceSize, data.length))),
         );
-        await write(channel, Buffer.concat([Buffer.of(msg.pieces), u32(index), ...pieces]));
+        await write(channel, Buffer.concat([Buffer.of(msg.pieces), u32(index), ...pieces]), signal);
       } else if (type === msg.data || type === msg.zstd) {
         const frame = await reader.readExact(type === msg.zstd ? 16 : 12);
         const index = frame.readUInt32BE(0);

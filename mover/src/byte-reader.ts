@@ -30,6 +30,12 @@ export class ByteReader {
     });
   }
 
+  /** Ends every wait now, and each later read, with `err`. */
+  fail(err: Error): void {
+    this.error ??= err;
+    this.notify();
+  }
+
   private notify() {
     const w = this.wake;
     this.wake = undefined;

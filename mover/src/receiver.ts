@@ -111,6 +111,8 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
           });
           session.on('exec', (acceptExec, _reject, req) => {
             const channel = acceptExec();
+            // ssh2 may never close a channel whose connection died mid-write.
+            conn.once('close', () => channelGone.get(channel)?.());
             void handleExec(channel, req.command, env.SCRIBE_SYNC_ID ?? 'unnamed', peer).catch(
               (err: Error) => {
                 log.error({ peer, err: err.message }, 'exec failed');
@@ -132,6 +134,9 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       conn.on('error', (err) => log.info({ peer, err: err.message }, 'connection error'));
     },
   );
+
+  /** What to do for a channel when its connection goes (block transfers stop). */
+  const channelGone = new WeakMap<ServerChannel, () => void>();
 
   function endChannel(channel: ServerChannel, code: number, message?: string) {
     if (message) channel.stderr.write(message);
@@ -227,10 +232,13 @@ export async function startReceiver(o: ReceiverOptions): Promise<RunningReceiver
       await takeOver(syncId);
       transfers.set(syncId, 'running');
       const controller = new AbortController();
+      channelGone.set(channel, () => controller.abort());
       const running = receiveBlocks(channel, o.volume, controller.signal, log);
       active = {
         syncId,
         abort: async () => {
+          // Its link may have gone silent: aborting ends its waits now, not
+          // when SSH's keepalives give up (30 s).
           controller.abort();
           await running.catch(() => undefined);
         },

@@ -234,6 +234,7 @@ async function attemptBlocks(
       blockSize: o.blockSize,
       pieceSize: o.pieceSize,
       compression: o.compression,
+      signal: o.signal,
       onProgress: o.onProgress
         ? (compared, sent) =>
             o.onProgress?.(
