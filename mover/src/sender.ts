@@ -227,6 +227,10 @@ async function attemptBlocks(
   o.signal?.addEventListener('abort', stop, { once: true });
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Why the connection went, if it did (a stalled link: "Keepalive timeout").
+  let lost: Error | undefined;
+  const onLost = (err: Error) => (lost ??= err);
+  conn.client.on('error', onLost);
   try {
     const started = performance.now();
     const size = o.onProgress ? await blockVolumeSize(o.volume) : 0;
@@ -251,7 +255,11 @@ async function attemptBlocks(
       compression: r.compressedBytes ? 'zstd' : 'none',
     };
   } catch (err) {
-    const message = stderr.trim() || (err as Error).message;
+    const message =
+      stderr.trim() ||
+      (lost
+        ? `lost the connection to ${formatEndpoint(o.to)} in the middle of the transfer: ${lost.message}`
+        : (err as Error).message);
     // The receiver's own refusals (too small, mismatch) will not change on retry.
     if (/smaller than the source|unsupported block protocol/.test(message)) {
       throw new PermanentError(message, { cause: err });
@@ -259,6 +267,7 @@ async function attemptBlocks(
     throw new Error(message, { cause: err });
   } finally {
     o.signal?.removeEventListener('abort', stop);
+    conn.client.off('error', onLost);
   }
 }
 

@@ -280,6 +280,48 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
     }
   });
 
+  it('a sender whose receiver goes silent says the link was lost, after its keepalives', async () => {
+    const bytes = 128 * MiB;
+    const src = await device(await image('silent-src.img', bytes, true));
+    const dst = await device(await image('silent-dst.img', bytes, false));
+    const receiver = await startReceiver({ volume: dst, keys });
+    const argv = [moverBin, 'send', '--volume', src, '--to', receiver.address, '--json'];
+    argv.push(
+      '--key',
+      keys.client,
+      '--known-host-key',
+      keys.hostPub,
+      '--progress',
+      '--retries',
+      '0',
+    );
+    const sender = spawn(process.execPath, argv, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, SCRIBE_KEEPALIVE_MS: '500' },
+    });
+    let out = '';
+    let stopped = false;
+    sender.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (!stopped && out.includes('"type":"progress"')) {
+        stopped = true;
+        process.kill(receiver.pid, 'SIGSTOP');
+      }
+    });
+    try {
+      const [code] = (await once(sender, 'close')) as [number | null];
+      expect(stopped).toBe(true);
+      expect(code).toBe(1);
+      const summary = JSON.parse(out.trim().split('\n').at(-1)!) as { error: string };
+      expect(summary.error).toMatch(
+        /^lost the connection to 127\.0\.0\.1:\d+ in the middle of the transfer: Keepalive timeout/,
+      );
+    } finally {
+      process.kill(receiver.pid, 'SIGCONT');
+      await receiver.stop();
+    }
+  });
+
   it('refuses a destination smaller than the source, clearly and without retrying', async () => {
     const src = await device(await image('big.img', 8 * MiB, true));
     const dst = await device(await image('small.img', 4 * MiB, false));
