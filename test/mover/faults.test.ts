@@ -357,6 +357,48 @@ describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {
     expect(summary?.attempts).toBeGreaterThanOrEqual(2);
     expect(await sha256File(join(dst(), 'big.bin'))).toBe(await sha256File(join(src(), 'big.bin')));
   });
+
+  it('a block volume: detects the stall, retries when the link is back, and completes', async () => {
+    // Image files are Block volumes to the mover, as devices are.
+    const srcImage = join(work, 'cut-src.img');
+    const dstImage = join(work, 'cut-dst.img');
+    await writeRandom(srcImage, 192 * MiB);
+    await writeFile(dstImage, Buffer.alloc(0));
+    await execFileP('truncate', ['-s', String(192 * MiB), dstImage]);
+    const blockReceiver = await startReceiver({
+      volume: dstImage,
+      keys,
+      host: pair.dst.addr,
+      argvPrefix: ['ip', 'netns', 'exec', pair.dst.ns],
+    });
+    try {
+      const r = await sendWatching({
+        volume: srcImage,
+        to: blockReceiver.address,
+        percent: 0, // the first progress line, at the first block
+        argvPrefix: ['ip', 'netns', 'exec', pair.src.ns],
+        env: { SCRIBE_KEEPALIVE_MS: '1000', SCRIBE_BACKOFF_BASE_MS: '500' },
+        onPercent: async () => {
+          await pair.linkDown();
+          await new Promise((resolve) => setTimeout(resolve, 6000));
+          await pair.linkUp();
+        },
+      });
+      const summary = summaryOf(r.stdout);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(summary?.attempts).toBeGreaterThanOrEqual(2);
+      expect(await sha256File(dstImage)).toBe(await sha256File(srcImage));
+      // The cut transfer ended (on the connection's close, or stopped by the
+      // retry), and a later one finished: none waited on the other.
+      const said = blockReceiver.logs().map((l) => l.msg);
+      expect(said.indexOf('block transfer failed')).toBeGreaterThanOrEqual(0);
+      expect(said.lastIndexOf('block transfer finished')).toBeGreaterThan(
+        said.indexOf('block transfer failed'),
+      );
+    } finally {
+      await blockReceiver.stop();
+    }
+  });
 });
 
 if (!netns) console.warn('skipping the link-cut test: network namespaces need root and iproute2');
