@@ -338,19 +338,23 @@ describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {
     await pair?.cleanup();
   });
 
+  // Keepalives every second and short backoffs, so the stall is noticed and retried within the cut.
+  const quickToNotice = { SCRIBE_KEEPALIVE_MS: '1000', SCRIBE_BACKOFF_BASE_MS: '500' };
+  const cutForSixSeconds = async () => {
+    await pair.linkDown();
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await pair.linkUp();
+  };
+
   it('detects the stall, retries when the link is back, and completes', async () => {
     const r = await sendWatching({
       volume: src(),
       to: receiver.address,
       percent: 1, // the first progress line: rsync updates about once a second
       argvPrefix: ['ip', 'netns', 'exec', pair.src.ns],
-      env: { SCRIBE_KEEPALIVE_MS: '1000', SCRIBE_BACKOFF_BASE_MS: '500' },
+      env: quickToNotice,
       extra: ['--compress', 'never', '--io-timeout', '10'],
-      onPercent: async () => {
-        await pair.linkDown();
-        await new Promise((resolve) => setTimeout(resolve, 6000));
-        await pair.linkUp();
-      },
+      onPercent: cutForSixSeconds,
     });
     const summary = summaryOf(r.stdout);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
@@ -377,12 +381,8 @@ describe.runIf(netns)('a link cut between two clusters mid-transfer', () => {
         to: blockReceiver.address,
         percent: 0, // the first progress line, at the first block
         argvPrefix: ['ip', 'netns', 'exec', pair.src.ns],
-        env: { SCRIBE_KEEPALIVE_MS: '1000', SCRIBE_BACKOFF_BASE_MS: '500' },
-        onPercent: async () => {
-          await pair.linkDown();
-          await new Promise((resolve) => setTimeout(resolve, 6000));
-          await pair.linkUp();
-        },
+        env: quickToNotice,
+        onPercent: cutForSixSeconds,
       });
       const summary = summaryOf(r.stdout);
       expect(r.code, r.stderr.slice(-3000)).toBe(0);
