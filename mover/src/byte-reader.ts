@@ -7,8 +7,6 @@ export class ByteReader {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
-  /** Bytes handed out so far. */
-  consumed = 0;
 
   constructor(stream: Readable) {
     stream.on('data', (d: Buffer) => {
@@ -72,7 +70,6 @@ export class ByteReader {
       }
     }
     this.buffered -= n;
-    this.consumed += n;
     return out;
   }
 

@@ -6,7 +6,6 @@ import { generateKeys, loadKey } from './keys.ts';
 import { createLogger } from './log.ts';
 import { cipherPreference, cryptoPath } from './ssh-transport.ts';
 import { volumeKind } from './volume.ts';
-import { defaultBlockSize } from './block.ts';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -192,6 +191,10 @@ export function buildProgram(): Command {
         },
         cmd: Command,
       ) => {
+        // Each role loads only its own modules: this CLI also starts once per
+        // sync as rsync's remote shell.
+        const { send } = await import('./sender.ts');
+        const { defaultBlockSize } = await import('./block.ts');
         const blockVolumeBlock = opts.blockSize ?? defaultBlockSize;
         if (opts.pieceSize && blockVolumeBlock % Math.min(opts.pieceSize, blockVolumeBlock) !== 0) {
           cmd.error(
@@ -201,7 +204,6 @@ export function buildProgram(): Command {
         }
         const log = createLogger('sender');
         let last = 0;
-        const { send } = await import('./sender.ts');
         // A pod being stopped (SIGTERM) or Ctrl-C (SIGINT) ends the sync cleanly
         // and still gives its summary; a second signal does not wait for that.
         const stopping = new AbortController();
