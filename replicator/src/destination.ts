@@ -6,7 +6,7 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { parseStatus, renderStatus, type DestinationSpec } from '../../model/src/index.ts';
 import { snapshotsToPrune } from './decide.ts';
 import type { Kube } from './kube.ts';
-import { objectName, syncIdAt, syncIdLabel } from './naming.ts';
+import { freshSyncId, objectName, syncIdLabel } from './naming.ts';
 import { endpointService, receiverJob, snapshotOf } from './objects.ts';
 import { component, type Owned } from './owned.ts';
 import { reconcileReadOnlyCopy } from './read-only-copy.ts';
@@ -69,10 +69,12 @@ export async function reconcileDestination(
     }
   }
   const active = jobs.filter((j) => !j.status?.succeeded && !j.status?.failed);
-  if (active.length === 0)
+  if (active.length === 0) {
+    const used = new Set([...jobs, ...history].map((o) => o.metadata?.labels?.[syncIdLabel] ?? ''));
     await c.kube.create(
-      receiverJob(pvc, syncIdAt(c.now()), { secret: spec.secret, image: c.image }),
+      receiverJob(pvc, freshSyncId(c.now(), used), { secret: spec.secret, image: c.image }),
     );
+  }
 
   const ready = history
     .filter((s) => s.status?.readyToUse)

@@ -47,6 +47,19 @@ export function syncIdAt(time: Date): string {
     .toLowerCase();
 }
 
+/**
+ * The first sync id from `time` on that `used` does not hold. Ids are
+ * second-granular: a receiver started in the second its predecessor started
+ * (after a sync done within that second) would share its name and its
+ * snapshot's, and the second sync would get no snapshot of its own.
+ */
+export function freshSyncId(time: Date, used: ReadonlySet<string>): string {
+  for (let t = time.getTime(); ; t += 1000) {
+    const id = syncIdAt(new Date(t));
+    if (!used.has(id)) return id;
+  }
+}
+
 export function labelsFor(pvc: string, component: string): Record<string, string> {
   return {
     [managedByLabel]: managedBy,

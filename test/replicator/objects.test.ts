@@ -1,7 +1,7 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { componentSelector, pvcLabelValue } from '../../model/src/index.ts';
-import { objectName, syncIdAt } from '../../replicator/src/naming.ts';
+import { freshSyncId, objectName, syncIdAt } from '../../replicator/src/naming.ts';
 import {
   cloneClaim,
   endpointService,
@@ -29,6 +29,15 @@ describe('replicator objects', () => {
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toBe(objectName('scribe-clone', 'x'.repeat(80), '20261126t070000z'));
     expect(syncIdAt(new Date('2026-11-26T07:00:00.123Z'))).toBe('20261126t070000z');
+  });
+
+  it('gives a receiver a sync id no earlier sync of the claim holds', () => {
+    const at = new Date('2026-11-26T07:00:00.900Z');
+    expect(freshSyncId(at, new Set())).toBe('20261126t070000z');
+    // Its predecessor started in the same second, and one the second after.
+    expect(freshSyncId(at, new Set(['20261126t070000z', '20261126t070001z']))).toBe(
+      '20261126t070002z',
+    );
   });
 
   it('names objects of a claim with dots as DNS labels, apart from the claim with dashes', () => {
