@@ -54,6 +54,16 @@ async function device(path: string): Promise<string> {
   return useLoops ? attach(path) : path; // an image file is a Block volume too
 }
 
+/** `send --progress` as a process of its own, for tests that stop or kill it mid-transfer. */
+function spawnSend(src: string, to: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const argv = [moverBin, 'send', '--volume', src, '--to', to, '--key', keys.client];
+  argv.push('--known-host-key', keys.hostPub, '--progress', ...extra);
+  return spawn(process.execPath, argv, {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ...env },
+  });
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'scribe-block-'));
   keys = await keygen(join(work, 'keys'));
@@ -210,9 +220,7 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
       await fh.sync();
       await fh.close();
 
-      const argv = [moverBin, 'send', '--volume', src, '--to', receiver.address];
-      argv.push('--key', keys.client, '--known-host-key', keys.hostPub, '--progress', '--json');
-      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawnSend(src, receiver.address, ['--json']);
       const progress: Array<{ bytes: number; percent: number; rate: string; sent: number }> = [];
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -252,9 +260,7 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
     const src = await device(await image('stall-src.img', bytes, true));
     const dst = await device(await image('stall-dst.img', bytes, false));
     const receiver = await startReceiver({ volume: dst, keys });
-    const argv = [moverBin, 'send', '--volume', src, '--to', receiver.address];
-    argv.push('--key', keys.client, '--known-host-key', keys.hostPub, '--progress');
-    const stalled = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const stalled = spawnSend(src, receiver.address);
     const closed = once(stalled, 'close');
     try {
       // Stopped mid-transfer: its connection stays open but says nothing, as
@@ -285,19 +291,8 @@ describe(`block volumes (${useLoops ? 'loop devices' : 'image files'})`, () => {
     const src = await device(await image('silent-src.img', bytes, true));
     const dst = await device(await image('silent-dst.img', bytes, false));
     const receiver = await startReceiver({ volume: dst, keys });
-    const argv = [moverBin, 'send', '--volume', src, '--to', receiver.address, '--json'];
-    argv.push(
-      '--key',
-      keys.client,
-      '--known-host-key',
-      keys.hostPub,
-      '--progress',
-      '--retries',
-      '0',
-    );
-    const sender = spawn(process.execPath, argv, {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, SCRIBE_KEEPALIVE_MS: '500' },
+    const sender = spawnSend(src, receiver.address, ['--json', '--retries', '0'], {
+      SCRIBE_KEEPALIVE_MS: '500',
     });
     let out = '';
     let stopped = false;
