@@ -1367,7 +1367,11 @@ function computeTargets(rows: Row[]): Target[] {
         ...s,
         ratio: null,
         status: 'n/a',
-        why: !sc ? 'scribe not run' : 'baseline not run',
+        why: !rows.some((r) => r.dataset === s.dataset)
+          ? 'dataset not run'
+          : !sc
+            ? 'scribe not run'
+            : 'baseline not run',
       } as Target;
     }
     const of = (r: Row) => (s.metric === 'wall' ? r.wallSeconds : r.wireBytes);
