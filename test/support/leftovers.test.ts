@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendants, killLeftovers } from './leftovers.ts';
+import { descendants, killLeftovers, statOf } from './leftovers.ts';
 
 const started: ChildProcess[] = [];
 afterAll(() => started.forEach((c) => c.kill('SIGKILL')));
@@ -15,12 +14,8 @@ function start(command: string, detached: boolean): ChildProcess {
 
 /** Gone, or a zombie: either way no longer running. */
 function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = statOf(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }
 
 async function until(check: () => boolean): Promise<boolean> {

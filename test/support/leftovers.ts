@@ -15,20 +15,32 @@ export interface ProcessEntry {
   command: string;
 }
 
+/** A process's state letter and parent, from /proc; undefined once it is gone (reaped). */
+export function statOf(pid: number | string): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields follow the last ')'.
+    const [state = '?', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
+}
+
 function processes(): ProcessEntry[] {
   if (!existsSync('/proc/self/stat')) return [];
   const out: ProcessEntry[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
+    const stat = statOf(name);
+    if (!stat) continue;
+    let command: string;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // The command name may hold spaces and parentheses: fields follow the last ')'.
-      const [state = '?', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      out.push({ pid: Number(name), ppid: Number(ppid), state, command });
+      command = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
     } catch {
-      // exited while we looked
+      continue; // exited while we looked
     }
+    out.push({ pid: Number(name), ...stat, command });
   }
   return out;
 }
@@ -36,7 +48,11 @@ function processes(): ProcessEntry[] {
 /** Every live process below `root` (children, their children...). */
 export function descendants(root = process.pid): ProcessEntry[] {
   const byParent = new Map<number, ProcessEntry[]>();
-  for (const p of processes()) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
+  for (const p of processes()) {
+    const siblings = byParent.get(p.ppid) ?? [];
+    siblings.push(p);
+    byParent.set(p.ppid, siblings);
+  }
   const found: ProcessEntry[] = [];
   const queue = [root];
   for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
